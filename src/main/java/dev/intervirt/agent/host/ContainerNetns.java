@@ -1,0 +1,44 @@
+package dev.intervirt.agent.host;
+
+import dev.intervirt.agent.value.HostAddresses;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.util.Collection;
+
+/**
+ * Addresses and routes inside one running container's network namespace, entered through
+ * the container's init process id. Interface name inside is always {@code eth0}.
+ */
+public interface ContainerNetns {
+
+    /** A connected peer: the container gets an on-link host route to each address. */
+    record Peer(Inet4Address ipv4, Inet6Address ipv6) {
+    }
+
+    /**
+     * Brings eth0 to exactly the desired state after a start: link up, exactly the given
+     * IPv4/32 and IPv6/128 (no DAD, no SLAAC/RA), on-link routes to the gateways
+     * 169.254.0.1 and fe80::1, one on-link host route per peer, and default routes via the
+     * gateways only when {@code internet} is true.
+     */
+    void configure(int initPid, HostAddresses addresses, Collection<Peer> peers, boolean internet);
+
+    void addPeer(int initPid, Peer peer);
+
+    void removePeer(int initPid, Peer peer);
+
+    void setInternet(int initPid, boolean enabled);
+
+    /** Swaps the container's own IPv4 address (old removed, new added). */
+    void replaceIpv4(int initPid, Inet4Address oldAddress, Inet4Address newAddress);
+
+    /** Swaps the container's own IPv6 address (old removed, new added). */
+    void replaceIpv6(int initPid, Inet6Address oldAddress, Inet6Address newAddress);
+
+    /** Replaces a peer's route after that peer changed its address. */
+    default void replacePeer(int initPid, Peer oldPeer, Peer newPeer) {
+        removePeer(initPid, oldPeer);
+        addPeer(initPid, newPeer);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.intervirt.agent.host;
+
+import dev.intervirt.agent.value.MacAddress;
+import dev.intervirt.agent.value.Protocol;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+
+/**
+ * The agent's nftables state. It owns its tables by name and changes them element by element
+ * (O(1) per call, no ruleset rebuild on the request path).
+ *
+ * <p>A "port" is the host-side veth of one container on the agent's bridge. Packets entering
+ * the bridge from a port are dropped unless their source MAC/IPv4/IPv6 is the one registered
+ * for that port (anti-spoofing). Bridged traffic between two ports passes only for linked
+ * pairs. Containers never reach the guest's own services; internet access is per container
+ * address; port forwards DNAT from any guest interface (and the guest's loopback) to a
+ * container.
+ */
+public interface Firewall {
+
+    /** Creates the agent's tables, chains and sets if missing; keeps existing elements. */
+    void install();
+
+    /** Deletes the agent's tables entirely (uninstall, tests). */
+    void uninstall();
+
+    /** Empties every set and map of the agent (wipe), keeping tables and chains. */
+    void flushElements();
+
+    /** Registers the addresses a port may send from. Idempotent. */
+    void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6);
+
+    /** Removes the registration of a port (no error if absent). */
+    void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6);
+
+    /** Lets two ports exchange bridged traffic (both directions). Idempotent. */
+    void link(String portA, String portB);
+
+    /** Stops bridged traffic between two ports (no error if absent). */
+    void unlink(String portA, String portB);
+
+    /** Grants or revokes NATed access beyond the guest for a container's addresses. Idempotent. */
+    void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled);
+
+    /** DNATs guest traffic to {@code protocol/externalPort} to {@code target:internalPort}. Replaces any previous mapping. */
+    void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort);
+
+    /** Removes a forward (no error if absent). */
+    void removeForward(Protocol protocol, int externalPort);
+}

@@ -1,0 +1,13 @@
+package dev.intervirt.agent.host;
+
+import java.net.InetAddress;
+
+/** Host routes on the guest that point a container address at the agent's bridge. */
+public interface HostRoutes {
+
+    /** Adds (or replaces) {@code address/32} or {@code /128} via the bridge. Idempotent. */
+    void add(InetAddress address);
+
+    /** Removes the route (no error if absent). */
+    void remove(InetAddress address);
+}

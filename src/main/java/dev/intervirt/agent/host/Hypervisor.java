@@ -1,0 +1,44 @@
+package dev.intervirt.agent.host;
+
+import dev.intervirt.agent.value.MacAddress;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+
+/** The container runtime: libvirt LXC domains on the agent's virtual network. */
+public interface Hypervisor {
+
+    /** What a container's domain is made of. */
+    record DomainSpec(String name, String containerId, Path rootfs, MacAddress mac, String hostPort,
+                      long memoryMiB) {
+    }
+
+    /** Defines (and starts, with autostart) the agent's virtual network if it is not there. */
+    void ensureNetwork();
+
+    /** Defines a persistent, stopped domain. */
+    void define(DomainSpec spec);
+
+    /** Removes the domain's definition; no error if it does not exist. */
+    void undefine(String name);
+
+    boolean exists(String name);
+
+    boolean isRunning(String name);
+
+    /** Starts the domain and returns the pid of its init process (as seen from the guest). */
+    int start(String name);
+
+    /** The pid of a running domain's init process. */
+    int initPid(String name);
+
+    /**
+     * Asks init to shut down, waits up to {@code grace}, then stops the domain hard.
+     * Returns true when init finished on its own. No error if the domain is not running.
+     */
+    boolean stop(String name, Duration grace);
+
+    /** Names of all domains the agent owns (running or not). */
+    Set<String> ownedDomains();
+}

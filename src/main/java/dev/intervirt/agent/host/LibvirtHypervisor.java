@@ -1,0 +1,255 @@
+package dev.intervirt.agent.host;
+
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.protocol.ErrorCode;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.LibvirtException;
+import org.libvirt.Network;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Drives libvirt's LXC driver through libvirt-java. One connection, reopened when libvirtd
+ * went away; every libvirt error becomes a code-4 {@link AgentException} with libvirt's reason.
+ */
+public class LibvirtHypervisor implements Hypervisor {
+
+    private static final Logger LOG = Logger.getLogger(LibvirtHypervisor.class.getName());
+    /** Domains the agent owns carry this prefix (and the agent's metadata namespace). */
+    public static final String DOMAIN_PREFIX = "iv-";
+
+    private final String uri;
+    private final String bridge;
+    private final Path lxcRunDir;
+    private Connect connection;
+
+    public LibvirtHypervisor(String uri, String bridge) {
+        this(uri, bridge, Path.of("/run/libvirt/lxc"));
+    }
+
+    LibvirtHypervisor(String uri, String bridge, Path lxcRunDir) {
+        this.uri = uri;
+        this.bridge = bridge;
+        this.lxcRunDir = lxcRunDir;
+    }
+
+    public static String domainName(String containerId) {
+        return DOMAIN_PREFIX + containerId;
+    }
+
+    /** Opens the connection now, so a start without libvirt fails fast with a clear reason. */
+    public synchronized void connect() {
+        connection();
+    }
+
+    private synchronized Connect connection() {
+        try {
+            if (connection != null && connection.isAlive()) {
+                return connection;
+            }
+        } catch (LibvirtException e) {
+            LOG.log(Level.FINE, "libvirt connection lost, reopening", e);
+        }
+        try {
+            // Without a callback of our own libvirt-java prints every error to stderr as well.
+            Connect.setErrorCallback(new org.libvirt.ErrorCallback());
+            connection = new Connect(uri);
+            return connection;
+        } catch (LibvirtException e) {
+            connection = null;
+            throw new AgentException(ErrorCode.GUEST, "Cannot reach libvirt at " + uri + ": " + reason(e), e);
+        }
+    }
+
+    @Override
+    public void ensureNetwork() {
+        call("prepare network", () -> {
+            Network net;
+            try {
+                net = connection().networkLookupByName(DomainXml.NETWORK_NAME);
+            } catch (LibvirtException e) {
+                if (code(e) != ErrorNumber.VIR_ERR_NO_NETWORK) {
+                    throw e;
+                }
+                net = connection().networkDefineXML(DomainXml.network(bridge));
+            }
+            if (net.isActive() != 1) {
+                net.create();
+            }
+            if (!net.getAutostart()) {
+                net.setAutostart(true);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void define(DomainSpec spec) {
+        call("define " + spec.name(), () -> connection().domainDefineXML(DomainXml.domain(spec)));
+    }
+
+    @Override
+    public void undefine(String name) {
+        call("undefine " + name, () -> {
+            Domain d = lookup(name);
+            if (d != null) {
+                if (d.isActive() == 1) {
+                    d.destroy();
+                }
+                d.undefine();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public boolean exists(String name) {
+        return call("look up " + name, () -> lookup(name) != null);
+    }
+
+    @Override
+    public boolean isRunning(String name) {
+        return call("look up " + name, () -> {
+            Domain d = lookup(name);
+            return d != null && d.isActive() == 1;
+        });
+    }
+
+    @Override
+    public int start(String name) {
+        call("start " + name, () -> required(name).create());
+        return initPid(name);
+    }
+
+    @Override
+    public int initPid(String name) {
+        // libvirt_lxc writes its own pid here; the container's init is its only child.
+        Path pidFile = lxcRunDir.resolve(name + ".pid");
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (true) {
+            try {
+                String controller = Files.readString(pidFile).trim();
+                String children = Files.readString(Path.of("/proc", controller, "task", controller, "children")).trim();
+                if (!children.isEmpty()) {
+                    return Integer.parseInt(children.split("\\s+")[0]);
+                }
+            } catch (NoSuchFileException e) {
+                // not written yet
+            } catch (IOException | NumberFormatException e) {
+                throw new AgentException(ErrorCode.GUEST, "Cannot find the init process of " + name + ": " + e.getMessage(), e);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AgentException(ErrorCode.GUEST, "Cannot find the init process of " + name + " (is it running?)");
+            }
+            sleep(10);
+        }
+    }
+
+    @Override
+    public boolean stop(String name, Duration grace) {
+        return call("stop " + name, () -> {
+            Domain d = lookup(name);
+            if (d == null || d.isActive() != 1) {
+                return true;
+            }
+            try {
+                d.shutdown();
+            } catch (LibvirtException e) {
+                LOG.log(Level.FINE, "graceful shutdown of " + name + " refused: " + reason(e));
+            }
+            long deadline = System.nanoTime() + grace.toNanos();
+            while (System.nanoTime() < deadline) {
+                if (d.isActive() != 1) {
+                    return true;
+                }
+                sleep(50);
+            }
+            if (d.isActive() == 1) {
+                d.destroy();
+            }
+            return false;
+        });
+    }
+
+    @Override
+    public Set<String> ownedDomains() {
+        return call("list domains", () -> {
+            Set<String> names = new HashSet<>();
+            for (Domain d : connection().listAllDomains(0)) {
+                String n = d.getName();
+                if (n.startsWith(DOMAIN_PREFIX)) {
+                    names.add(n);
+                }
+            }
+            return names;
+        });
+    }
+
+    private Domain lookup(String name) throws LibvirtException {
+        try {
+            return connection().domainLookupByName(name);
+        } catch (LibvirtException e) {
+            if (code(e) == ErrorNumber.VIR_ERR_NO_DOMAIN) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    private Domain required(String name) throws LibvirtException {
+        Domain d = lookup(name);
+        if (d == null) {
+            throw new AgentException(ErrorCode.NOT_FOUND, "libvirt has no domain " + name + ".");
+        }
+        return d;
+    }
+
+    private interface LibvirtCall<T> {
+        T run() throws LibvirtException;
+    }
+
+    private <T> T call(String what, LibvirtCall<T> call) {
+        try {
+            return call.run();
+        } catch (LibvirtException e) {
+            // A dead connection is reopened on the next call.
+            synchronized (this) {
+                try {
+                    if (connection != null && !connection.isAlive()) {
+                        connection = null;
+                    }
+                } catch (LibvirtException ignored) {
+                    connection = null;
+                }
+            }
+            throw new AgentException(ErrorCode.GUEST, "libvirt could not " + what + ": " + reason(e), e);
+        }
+    }
+
+    private static ErrorNumber code(LibvirtException e) {
+        return e.getError() == null ? null : e.getError().getCode();
+    }
+
+    private static String reason(LibvirtException e) {
+        return e.getError() != null && e.getError().getMessage() != null ? e.getError().getMessage() : String.valueOf(e.getMessage());
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(ErrorCode.GUEST, "interrupted");
+        }
+    }
+}

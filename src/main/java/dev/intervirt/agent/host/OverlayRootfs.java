@@ -1,0 +1,136 @@
+package dev.intervirt.agent.host;
+
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.protocol.ErrorCode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Copy-on-write root filesystems: an overlay whose lower layer is the shared image rootfs and
+ * whose upper layer belongs to one container, under {@code <state-dir>/containers/<id>/}.
+ */
+public class OverlayRootfs {
+
+    private final Path containersDir;
+
+    public OverlayRootfs(Path stateDir) {
+        this.containersDir = stateDir.resolve("containers");
+        String s = containersDir.toString();
+        if (s.contains(",") || s.contains(":")) {
+            // overlayfs options are comma/colon separated
+            throw new IllegalArgumentException("the state directory must not contain ',' or ':': " + s);
+        }
+    }
+
+    public Path dirOf(String id) {
+        return containersDir.resolve(id);
+    }
+
+    /** The mount point used as the container's root. */
+    public Path rootOf(String id) {
+        return dirOf(id).resolve("rootfs");
+    }
+
+    /** Creates the container's directories (nothing is mounted yet). */
+    public Path create(String id) {
+        Path dir = dirOf(id);
+        try {
+            Files.createDirectories(dir.resolve("upper"));
+            Files.createDirectories(dir.resolve("work"));
+            Files.createDirectories(dir.resolve("rootfs"));
+        } catch (IOException e) {
+            throw new AgentException(ErrorCode.GUEST, "Cannot create the files of container " + id + ": " + e.getMessage(), e);
+        }
+        return rootOf(id);
+    }
+
+    /** Mounts the overlay unless it is mounted already. */
+    public void mount(String id, Path imageRootfs) {
+        Path root = rootOf(id);
+        if (isMounted(root)) {
+            return;
+        }
+        if (!Files.isDirectory(dirOf(id).resolve("upper"))) {
+            create(id);
+        }
+        String options = "lowerdir=" + imageRootfs + ",upperdir=" + dirOf(id).resolve("upper")
+                + ",workdir=" + dirOf(id).resolve("work");
+        if (imageRootfs.toString().contains(",") || imageRootfs.toString().contains(":")) {
+            throw new AgentException(ErrorCode.GUEST, "The image path must not contain ',' or ':': " + imageRootfs);
+        }
+        runMount(List.of("mount", "-t", "overlay", "overlay", "-o", options, root.toString()), id);
+    }
+
+    /** Unmounts the overlay if mounted (lazily if still busy). */
+    public void unmount(String id) {
+        Path root = rootOf(id);
+        if (!isMounted(root)) {
+            return;
+        }
+        ProcessRunner.Result r = ProcessRunner.exec(List.of("umount", root.toString()), null, 30);
+        if (!r.ok() && isMounted(root)) {
+            runMount(List.of("umount", "-l", root.toString()), id);
+        }
+    }
+
+    /** Unmounts and deletes everything of the container. Idempotent. */
+    public void delete(String id) {
+        unmount(id);
+        Path dir = dirOf(id);
+        if (Files.exists(dir)) {
+            // --one-file-system: never follow into a mount that is somehow still there.
+            runMount(List.of("rm", "-rf", "--one-file-system", dir.toString()), id);
+        }
+    }
+
+    /** Ids that have a directory here. */
+    public Set<String> existing() {
+        Set<String> ids = new HashSet<>();
+        if (!Files.isDirectory(containersDir)) {
+            return ids;
+        }
+        try (Stream<Path> s = Files.list(containersDir)) {
+            s.forEach(p -> ids.add(p.getFileName().toString()));
+        } catch (IOException e) {
+            throw new AgentException(ErrorCode.GUEST, "Cannot list " + containersDir + ": " + e.getMessage(), e);
+        }
+        return ids;
+    }
+
+    public boolean isMounted(String id) {
+        return isMounted(rootOf(id));
+    }
+
+    static boolean isMounted(Path mountPoint) {
+        String target = mountPoint.toAbsolutePath().normalize().toString();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] f = line.split(" ");
+                if (f.length > 4 && unescape(f[4]).equals(target)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw new AgentException(ErrorCode.GUEST, "Cannot read the mount table: " + e.getMessage(), e);
+        }
+    }
+
+    private static String unescape(String s) {
+        return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
+    }
+
+    private static void runMount(List<String> command, String id) {
+        try {
+            ProcessRunner.run(command);
+        } catch (CommandFailedException e) {
+            throw new AgentException(ErrorCode.COMMAND, "Preparing the files of container " + id + " failed: " + e.getMessage(), e);
+        }
+    }
+}

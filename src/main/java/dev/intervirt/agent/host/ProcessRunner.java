@@ -1,0 +1,97 @@
+package dev.intervirt.agent.host;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs host commands from argument lists (never through a shell), optionally feeding stdin.
+ * Every host adapter goes through here so that commands are logged and bounded in time.
+ */
+public final class ProcessRunner {
+
+    private static final long DEFAULT_TIMEOUT_SECONDS = 60;
+
+    /** Own threads for draining pipes: the common pool has a single thread on 2 cores. */
+    private static final ExecutorService DRAINERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "process-drain");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Output of a finished command. */
+    public record Result(int exitCode, String stdout, String stderr) {
+        public boolean ok() {
+            return exitCode == 0;
+        }
+    }
+
+    private ProcessRunner() {
+    }
+
+    /** Runs the command and throws {@link CommandFailedException} unless it exits 0. */
+    public static String run(List<String> command) {
+        return run(command, null);
+    }
+
+    /** Runs the command with the given stdin and throws unless it exits 0. Returns stdout. */
+    public static String run(List<String> command, String stdin) {
+        Result r = exec(command, stdin, DEFAULT_TIMEOUT_SECONDS);
+        if (!r.ok()) {
+            throw new CommandFailedException(command, r.exitCode(), r.stderr().isBlank() ? r.stdout() : r.stderr());
+        }
+        return r.stdout();
+    }
+
+    /** Runs the command and returns its result whatever the exit code. */
+    public static Result exec(List<String> command, String stdin, long timeoutSeconds) {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("LC_ALL", "C");
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new CommandFailedException(command, -1, e.getMessage());
+        }
+        CompletableFuture<String> out = drain(p.getInputStream());
+        CompletableFuture<String> err = drain(p.getErrorStream());
+        try (OutputStream in = p.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            // The command may exit before reading its input; its exit code tells the story.
+        }
+        try {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new CommandFailedException(command, -1, "timed out after " + timeoutSeconds + " s");
+            }
+            return new Result(p.exitValue(), out.join(), err.join());
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CommandFailedException(command, -1, "interrupted");
+        }
+    }
+
+    private static CompletableFuture<String> drain(InputStream s) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (s) {
+                ByteArrayOutputStream b = new ByteArrayOutputStream();
+                s.transferTo(b);
+                return b.toString(StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, DRAINERS);
+    }
+}
