@@ -1,0 +1,42 @@
+package dev.intervirt.agent.app;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Settings of one agent. Flags win over {@code INTERVIRT_*} environment variables, which win
+ * over the defaults. See the README for the list.
+ *
+ * @param port             WebSocket port (55436)
+ * @param libvirtUri       libvirt connection ({@code lxc:///system})
+ * @param stateDir         topology and per-container files ({@code /var/lib/intervirt})
+ * @param imageDir         image store ({@code /var/lib/intervirt/images})
+ * @param bridge           the agent's bridge ({@code ivbr0}); its libvirt network is {@code intervirt}
+ * @param firewallTable    base name of the agent's nftables tables ({@code intervirt})
+ * @param memoryMiB        memory limit of each container
+ * @param stopGrace        how long init may take to shut down before a hard stop
+ * @param maxMessageBytes  largest accepted WebSocket message
+ * @param debug            debug logging
+ */
+public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String firewallTable,
+                          long memoryMiB, Duration stopGrace, int maxMessageBytes, boolean debug) {
+
+    public static final int DEFAULT_PORT = 55436;
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+
+    public static AgentConfig defaults() {
+        return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
+                Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", 512, Duration.ofSeconds(10),
+                DEFAULT_MAX_MESSAGE_BYTES, false);
+    }
+
+    public AgentConfig withPort(int value) {
+        return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, firewallTable, memoryMiB, stopGrace,
+                maxMessageBytes, debug);
+    }
+
+    public AgentConfig withStateDir(Path value) {
+        return new AgentConfig(port, libvirtUri, value, imageDir, bridge, firewallTable, memoryMiB, stopGrace,
+                maxMessageBytes, debug);
+    }
+}

@@ -1,0 +1,116 @@
+package dev.intervirt.agent.app;
+
+import dev.intervirt.agent.endpoint.ContainerManagementEndpoint;
+import dev.intervirt.agent.host.LibvirtHypervisor;
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.state.Reconciler;
+import jakarta.websocket.DeploymentException;
+import org.glassfish.tyrus.server.Server;
+import org.jboss.weld.environment.se.Weld;
+import org.jboss.weld.environment.se.WeldContainer;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * Starts the agent: Weld first (Tyrus asks CDI for the endpoint), then libvirt and the host
+ * state, then the WebSocket server. Each failure that makes a start pointless is one clear line.
+ */
+public final class AgentServer {
+
+    private static final Logger LOG = Logger.getLogger(AgentServer.class.getName());
+
+    /** A start that cannot work, with the line to print. */
+    public static final class StartupException extends Exception {
+        public StartupException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private final AgentConfig config;
+    private WeldContainer weld;
+    private Server server;
+    private int port;
+
+    public AgentServer(AgentConfig config) {
+        this.config = config;
+    }
+
+    public void start() throws StartupException {
+        long t0 = System.nanoTime();
+        if (!isRoot()) {
+            throw new StartupException("must run as root (it manages containers, mounts and nftables).", null);
+        }
+        if (!portFree(config.port())) {
+            throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
+        }
+        AgentRuntime.configure(config);
+        // Only the agent's own classes are beans: scanning a shaded jar costs seconds.
+        weld = new Weld("intervirt-agent").disableDiscovery().addPackages(true, AgentServer.class.getPackage(),
+                        dev.intervirt.agent.endpoint.ContainerManagementEndpoint.class.getPackage(),
+                        dev.intervirt.agent.dispatch.RequestDispatcher.class.getPackage(),
+                        dev.intervirt.agent.container.ContainerService.class.getPackage(),
+                        dev.intervirt.agent.network.NetworkService.class.getPackage(),
+                        dev.intervirt.agent.guest.GuestService.class.getPackage(),
+                        dev.intervirt.agent.state.Reconciler.class.getPackage(),
+                        dev.intervirt.agent.protocol.RequestDecoder.class.getPackage())
+                .property("org.jboss.weld.construction.relaxed", true)
+                .initialize();
+        try {
+            ((LibvirtHypervisor) weld.select(dev.intervirt.agent.host.Hypervisor.class).get()).connect();
+            weld.select(Reconciler.class).get().reconcile();
+        } catch (AgentException e) {
+            throw new StartupException(e.getMessage(), e);
+        }
+        Map<String, Object> props = new HashMap<>();
+        // Frames over the limit close the connection (1009); leave room for the frame header.
+        props.put(org.glassfish.tyrus.core.TyrusWebSocketEngine.INCOMING_BUFFER_SIZE, config.maxMessageBytes() + 1024);
+        server = new Server("0.0.0.0", config.port(), "/", props, ContainerManagementEndpoint.class);
+        try {
+            server.start();
+        } catch (DeploymentException e) {
+            throw new StartupException("cannot listen on port " + config.port() + ": " + rootCause(e), e);
+        }
+        port = server.getPort();
+        LOG.info(String.format("listening on ws://0.0.0.0:%d/containerManagement (started in %d ms)", port,
+                (System.nanoTime() - t0) / 1_000_000));
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public void stop() {
+        if (server != null) {
+            server.stop();
+            server = null;
+        }
+        if (weld != null && weld.isRunning()) {
+            weld.shutdown();
+        }
+        weld = null;
+    }
+
+    private static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name")) || new com.sun.security.auth.module.UnixSystem().getUid() == 0;
+    }
+
+    private static boolean portFree(int port) {
+        try (ServerSocket s = new ServerSocket(port)) {
+            s.setReuseAddress(true);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static String rootCause(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+}

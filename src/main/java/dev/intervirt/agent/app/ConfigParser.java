@@ -1,0 +1,146 @@
+package dev.intervirt.agent.app;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Reads {@link AgentConfig} from command-line flags and {@code INTERVIRT_*} environment variables. */
+public final class ConfigParser {
+
+    /** A start that cannot work: print the message and exit non-zero. */
+    public static final class UsageException extends Exception {
+        public UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** Flag → environment variable; the order is the order of the help text. */
+    static final Map<String, String> SETTINGS = new LinkedHashMap<>();
+
+    static {
+        SETTINGS.put("--port", "INTERVIRT_PORT");
+        SETTINGS.put("--libvirt-uri", "INTERVIRT_LIBVIRT_URI");
+        SETTINGS.put("--state-dir", "INTERVIRT_STATE_DIR");
+        SETTINGS.put("--image-dir", "INTERVIRT_IMAGE_DIR");
+        SETTINGS.put("--bridge", "INTERVIRT_BRIDGE");
+        SETTINGS.put("--firewall-table", "INTERVIRT_FIREWALL_TABLE");
+        SETTINGS.put("--memory-mib", "INTERVIRT_MEMORY_MIB");
+        SETTINGS.put("--stop-grace-seconds", "INTERVIRT_STOP_GRACE_SECONDS");
+        SETTINGS.put("--max-message-bytes", "INTERVIRT_MAX_MESSAGE_BYTES");
+        SETTINGS.put("--debug", "INTERVIRT_DEBUG");
+    }
+
+    public static final String HELP = """
+            Usage: java -jar intervirt-agent.jar [options]
+            Serves the Intervirt protocol on ws://0.0.0.0:PORT/containerManagement (all interfaces).
+
+              --port N                  WebSocket port (INTERVIRT_PORT, default 55436)
+              --libvirt-uri URI         libvirt connection (INTERVIRT_LIBVIRT_URI, default lxc:///system)
+              --state-dir DIR           topology and container files (INTERVIRT_STATE_DIR, default /var/lib/intervirt)
+              --image-dir DIR           image store (INTERVIRT_IMAGE_DIR, default /var/lib/intervirt/images)
+              --bridge NAME             the agent's bridge (INTERVIRT_BRIDGE, default ivbr0)
+              --firewall-table NAME     base name of the agent's nftables tables (INTERVIRT_FIREWALL_TABLE, default intervirt)
+              --memory-mib N            memory limit per container (INTERVIRT_MEMORY_MIB, default 512)
+              --stop-grace-seconds N    graceful stop before a hard stop (INTERVIRT_STOP_GRACE_SECONDS, default 10)
+              --max-message-bytes N     largest accepted message (INTERVIRT_MAX_MESSAGE_BYTES, default 65536)
+              --debug                   debug logging (INTERVIRT_DEBUG=true)
+              --help                    this text
+            Flags win over environment variables.
+            """;
+
+    private ConfigParser() {
+    }
+
+    /** Null means --help was asked for. */
+    public static AgentConfig parse(String[] args, Map<String, String> env) throws UsageException {
+        Map<String, String> values = new LinkedHashMap<>();
+        SETTINGS.forEach((flag, var) -> {
+            String v = env.get(var);
+            if (v != null && !v.isBlank()) {
+                values.put(flag, v);
+            }
+        });
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--help") || arg.equals("-h")) {
+                return null;
+            }
+            if (arg.equals("--debug")) {
+                values.put("--debug", "true");
+                continue;
+            }
+            String flag = arg;
+            String value = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                flag = arg.substring(0, eq);
+                value = arg.substring(eq + 1);
+            }
+            if (flag.equals("--bind")) {
+                throw new UsageException("--bind is not supported: the agent listens on all interfaces, as the protocol requires.");
+            }
+            if (!SETTINGS.containsKey(flag)) {
+                throw new UsageException("Unknown option " + arg + " (see --help).");
+            }
+            if (value == null) {
+                if (i + 1 >= args.length) {
+                    throw new UsageException("Option " + flag + " needs a value.");
+                }
+                value = args[++i];
+            }
+            values.put(flag, value);
+        }
+        AgentConfig d = AgentConfig.defaults();
+        int port = intValue(values, "--port", d.port(), 1, 65535);
+        String uri = values.getOrDefault("--libvirt-uri", d.libvirtUri());
+        Path stateDir = path(values, "--state-dir", d.stateDir());
+        Path imageDir = values.containsKey("--image-dir") ? path(values, "--image-dir", d.imageDir())
+                : values.containsKey("--state-dir") ? stateDir.resolve("images") : d.imageDir();
+        String bridge = name(values, "--bridge", d.bridge(), 15);
+        String table = name(values, "--firewall-table", d.firewallTable(), 32);
+        long memory = intValue(values, "--memory-mib", (int) d.memoryMiB(), 32, 1 << 20);
+        int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 300);
+        int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
+        boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
+        return new AgentConfig(port, uri, stateDir, imageDir, bridge, table, memory, Duration.ofSeconds(grace),
+                maxBytes, debug);
+    }
+
+    private static int intValue(Map<String, String> values, String flag, int fallback, int min, int max)
+            throws UsageException {
+        String v = values.get(flag);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n < min || n > max) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new UsageException(flag + " must be a whole number from " + min + " to " + max + " (got \"" + v + "\").");
+        }
+    }
+
+    private static Path path(Map<String, String> values, String flag, Path fallback) throws UsageException {
+        String v = values.get(flag);
+        if (v == null) {
+            return fallback;
+        }
+        if (v.isBlank() || v.contains(",") || v.contains(":")) {
+            throw new UsageException(flag + " must be a directory path without ',' or ':' (got \"" + v + "\").");
+        }
+        return Path.of(v).toAbsolutePath().normalize();
+    }
+
+    private static String name(Map<String, String> values, String flag, String fallback, int maxLength)
+            throws UsageException {
+        String v = values.getOrDefault(flag, fallback);
+        if (!v.matches("[A-Za-z][A-Za-z0-9_]{0," + (maxLength - 1) + "}")) {
+            throw new UsageException(flag + " must be letters, digits and '_' (at most " + maxLength + ", got \"" + v + "\").");
+        }
+        return v;
+    }
+}

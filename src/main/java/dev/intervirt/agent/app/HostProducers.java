@@ -1,0 +1,73 @@
+package dev.intervirt.agent.app;
+
+import dev.intervirt.agent.host.ContainerNetns;
+import dev.intervirt.agent.host.Firewall;
+import dev.intervirt.agent.host.HostRoutes;
+import dev.intervirt.agent.host.Hypervisor;
+import dev.intervirt.agent.host.IpHostRoutes;
+import dev.intervirt.agent.host.LibvirtHypervisor;
+import dev.intervirt.agent.host.NftFirewall;
+import dev.intervirt.agent.host.NsenterNetns;
+import dev.intervirt.agent.host.OverlayRootfs;
+import dev.intervirt.agent.image.ImageStore;
+import dev.intervirt.agent.state.StateStore;
+import dev.intervirt.agent.state.Topology;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+/**
+ * The host adapters and the state, made from the configuration. Tests replace the adapters
+ * with fakes by deploying their own producers instead of this class.
+ */
+@ApplicationScoped
+public class HostProducers {
+
+    @Produces
+    @Singleton
+    AgentConfig config() {
+        return AgentRuntime.config();
+    }
+
+    @Produces
+    @Singleton
+    Hypervisor hypervisor(AgentConfig config) {
+        return new LibvirtHypervisor(config.libvirtUri(), config.bridge());
+    }
+
+    @Produces
+    @Singleton
+    Firewall firewall(AgentConfig config) {
+        return new NftFirewall(config.firewallTable(), config.bridge(), config.port());
+    }
+
+    @Produces
+    @Singleton
+    ContainerNetns netns() {
+        return new NsenterNetns();
+    }
+
+    @Produces
+    @Singleton
+    HostRoutes routes(AgentConfig config) {
+        return new IpHostRoutes(config.bridge());
+    }
+
+    @Produces
+    @Singleton
+    OverlayRootfs rootfs(AgentConfig config) {
+        return new OverlayRootfs(config.stateDir());
+    }
+
+    @Produces
+    @Singleton
+    ImageStore images(AgentConfig config) {
+        return new ImageStore(config.imageDir());
+    }
+
+    @Produces
+    @Singleton
+    Topology topology(AgentConfig config) {
+        return new Topology(new StateStore(config.stateDir()));
+    }
+}

@@ -1,0 +1,169 @@
+package dev.intervirt.agent.container;
+
+import dev.intervirt.agent.app.AgentConfig;
+import dev.intervirt.agent.dispatch.Progress;
+import dev.intervirt.agent.host.Hypervisor;
+import dev.intervirt.agent.host.Hypervisor.DomainSpec;
+import dev.intervirt.agent.host.LibvirtHypervisor;
+import dev.intervirt.agent.host.OverlayRootfs;
+import dev.intervirt.agent.host.Undo;
+import dev.intervirt.agent.image.ImageStore;
+import dev.intervirt.agent.network.NetworkService;
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.protocol.Request.AddContainer;
+import dev.intervirt.agent.state.ContainerRecord;
+import dev.intervirt.agent.state.Topology;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.logging.Logger;
+
+/**
+ * The life of a container: add (define, stopped), start, stop, remove. Each step that touches
+ * the host registers its undo, so a failure midway leaves no orphan domain, mount or file.
+ */
+@ApplicationScoped
+public class ContainerService {
+
+    private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
+
+    private Topology topology;
+    private Hypervisor hypervisor;
+    private OverlayRootfs rootfs;
+    private ImageStore images;
+    private NetworkService network;
+    private InitPids pids;
+    private AgentConfig config;
+
+    protected ContainerService() {
+        // for CDI proxies
+    }
+
+    @Inject
+    public ContainerService(Topology topology, Hypervisor hypervisor, OverlayRootfs rootfs, ImageStore images,
+                            NetworkService network, InitPids pids, AgentConfig config) {
+        this.topology = topology;
+        this.hypervisor = hypervisor;
+        this.rootfs = rootfs;
+        this.images = images;
+        this.network = network;
+        this.pids = pids;
+        this.config = config;
+    }
+
+    /** Creates the container, stopped. Returns a note for the learner, or null. */
+    public String add(AddContainer request) {
+        if (topology.find(request.id()).isPresent()) {
+            throw AgentException.alreadyDone("Container " + request.id() + " already exists.");
+        }
+        images.resolve(request.image());
+        ContainerRecord c;
+        try (Undo undo = new Undo()) {
+            c = topology.addContainer(request.id(), request.mac(), request.ipv4(), request.ipv6(), request.internet(),
+                    request.image());
+            undo.push(() -> topology.removeContainer(request.id()));
+            Path root = rootfs.create(c.id());
+            undo.push(() -> rootfs.delete(c.id()));
+            String domain = LibvirtHypervisor.domainName(c.id());
+            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+            undo.push(() -> hypervisor.undefine(domain));
+            network.attach(c);
+            undo.push(() -> network.detach(c));
+            undo.commit();
+        }
+        if (request.requestedMac() != null) {
+            String note = "MAC " + request.requestedMac() + " is a group address; using " + request.mac() + ".";
+            LOG.info(request.id() + ": " + note);
+            return note;
+        }
+        return null;
+    }
+
+    public void start(String id) {
+        ContainerRecord c = topology.get(id);
+        String domain = LibvirtHypervisor.domainName(id);
+        if (hypervisor.isRunning(domain)) {
+            throw AgentException.alreadyDone("Container " + id + " is already running.");
+        }
+        Path image = images.resolve(c.image());
+        try (Undo undo = new Undo()) {
+            rootfs.mount(id, image);
+            undo.push(() -> rootfs.unmount(id));
+            int pid = hypervisor.start(domain);
+            undo.push(() -> {
+                pids.stopped(id);
+                hypervisor.stop(domain, Duration.ZERO);
+            });
+            pids.started(id, pid);
+            network.configureStarted(c, pid);
+            topology.update(c.withRunning(true));
+            undo.commit();
+        }
+    }
+
+    public void stop(String id) {
+        ContainerRecord c = topology.get(id);
+        String domain = LibvirtHypervisor.domainName(id);
+        if (!hypervisor.isRunning(domain)) {
+            throw AgentException.alreadyDone("Container " + id + " is not running.");
+        }
+        stopDomain(c);
+        topology.update(c.withRunning(false));
+    }
+
+    public void remove(String id, Progress progress) {
+        ContainerRecord c = topology.get(id);
+        String domain = LibvirtHypervisor.domainName(id);
+        progress.report(0.1, "Shutting down container " + id + "...");
+        stopDomain(c);
+        progress.report(0.5, "Removing links and port forwardings of " + id + "...");
+        network.detach(c);
+        progress.report(0.7, "Removing container " + id + "...");
+        hypervisor.undefine(domain);
+        progress.report(0.9, "Deleting the files of " + id + "...");
+        rootfs.delete(id);
+        topology.removeContainer(id);
+    }
+
+    /**
+     * Brings one stored container back to its desired state after an agent start: defined, and
+     * running with its network when it is meant to run (stopped otherwise).
+     */
+    public void restore(ContainerRecord c) {
+        String domain = LibvirtHypervisor.domainName(c.id());
+        if (!hypervisor.exists(domain)) {
+            Path root = rootfs.create(c.id());
+            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+        }
+        boolean running = hypervisor.isRunning(domain);
+        if (c.running() && !running) {
+            rootfs.mount(c.id(), images.resolve(c.image()));
+            int pid = hypervisor.start(domain);
+            pids.started(c.id(), pid);
+            network.configureStarted(c, pid);
+        } else if (c.running()) {
+            int pid = hypervisor.initPid(domain);
+            pids.started(c.id(), pid);
+            network.configureStarted(c, pid);
+        } else if (running) {
+            stopDomain(c);
+        } else {
+            rootfs.unmount(c.id());
+        }
+    }
+
+    /** Graceful stop with the configured grace, then hard; the overlay is unmounted after. */
+    private void stopDomain(ContainerRecord c) {
+        String domain = LibvirtHypervisor.domainName(c.id());
+        if (hypervisor.isRunning(domain)) {
+            boolean clean = hypervisor.stop(domain, config.stopGrace());
+            if (!clean) {
+                LOG.info(c.id() + ": init did not stop within " + config.stopGrace().toSeconds() + " s; stopped hard");
+            }
+        }
+        pids.stopped(c.id());
+        rootfs.unmount(c.id());
+    }
+}

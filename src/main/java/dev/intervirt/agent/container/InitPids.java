@@ -1,0 +1,57 @@
+package dev.intervirt.agent.container;
+
+import dev.intervirt.agent.host.Hypervisor;
+import dev.intervirt.agent.host.LibvirtHypervisor;
+import dev.intervirt.agent.state.ContainerRecord;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Which containers run, and the pid of their init (the way into their namespaces). Cached
+ * from start to stop so that network operations need no libvirt round trip.
+ */
+@ApplicationScoped
+public class InitPids {
+
+    private final Map<String, Integer> pids = new ConcurrentHashMap<>();
+    private Hypervisor hypervisor;
+
+    protected InitPids() {
+        // for CDI proxies
+    }
+
+    @Inject
+    public InitPids(Hypervisor hypervisor) {
+        this.hypervisor = hypervisor;
+    }
+
+    public void started(String id, int pid) {
+        pids.put(id, pid);
+    }
+
+    public void stopped(String id) {
+        pids.remove(id);
+    }
+
+    /** The init pid when the container runs; empty when it is stopped. */
+    public OptionalInt of(ContainerRecord container) {
+        Integer cached = pids.get(container.id());
+        if (cached != null && Files.exists(Path.of("/proc", cached.toString()))) {
+            return OptionalInt.of(cached);
+        }
+        pids.remove(container.id());
+        String domain = LibvirtHypervisor.domainName(container.id());
+        if (!hypervisor.isRunning(domain)) {
+            return OptionalInt.empty();
+        }
+        int pid = hypervisor.initPid(domain);
+        pids.put(container.id(), pid);
+        return OptionalInt.of(pid);
+    }
+}

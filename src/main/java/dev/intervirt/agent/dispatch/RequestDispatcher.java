@@ -1,0 +1,149 @@
+package dev.intervirt.agent.dispatch;
+
+import dev.intervirt.agent.container.ContainerService;
+import dev.intervirt.agent.guest.GuestService;
+import dev.intervirt.agent.network.NetworkService;
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.protocol.ErrorCode;
+import dev.intervirt.agent.protocol.Reply;
+import dev.intervirt.agent.protocol.Request;
+import dev.intervirt.agent.protocol.Request.*;
+import dev.intervirt.agent.protocol.Text;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Routes each request to its service on an ordered lane (one per container; guest-wide
+ * commands wait for everything before them), turns the outcome into replies, and logs one
+ * line per request: type, id, outcome, time.
+ */
+@ApplicationScoped
+public class RequestDispatcher {
+
+    private static final Logger LOG = Logger.getLogger(RequestDispatcher.class.getName());
+    private static final String FORWARD_KEY = "forward:";
+
+    private ContainerService containers;
+    private NetworkService network;
+    private GuestService guest;
+    private ExecutorService pool;
+    private KeyedSerialExecutor lanes;
+
+    protected RequestDispatcher() {
+        // for CDI proxies
+    }
+
+    @Inject
+    public RequestDispatcher(ContainerService containers, NetworkService network, GuestService guest) {
+        this.containers = containers;
+        this.network = network;
+        this.guest = guest;
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(0, 256, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "request-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.lanes = new KeyedSerialExecutor(pool);
+    }
+
+    @PreDestroy
+    void shutdown() {
+        pool.shutdown();
+    }
+
+    /** Version is answered at once; everything else runs on its lane. */
+    public void dispatch(Request request, Replier replier) {
+        if (request instanceof GuestCommand g && g.command() == Command.VERSION) {
+            long t0 = System.nanoTime();
+            replier.send(Reply.version(request.uuid(), guest.version()));
+            log(request, "ok", t0);
+            return;
+        }
+        lanes.submit(keysOf(request), () -> execute(request, replier));
+    }
+
+    private void execute(Request request, Replier replier) {
+        long t0 = System.nanoTime();
+        boolean[] streaming = {false};
+        Progress progress = (fraction, output) -> {
+            streaming[0] = true;
+            replier.send(Reply.progress(request.uuid(), fraction, output));
+        };
+        try {
+            String note = handle(request, progress);
+            replier.send(note == null ? Reply.done(request.uuid()) : Reply.doneWithNote(request.uuid(), note));
+            log(request, "ok", t0);
+        } catch (AgentException e) {
+            replier.send(Reply.error(request.uuid(), e.code(), e.getMessage()));
+            log(request, "error " + e.code().wire() + ": " + e.getMessage(), t0);
+            LOG.log(Level.FINE, "failure detail", e);
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.WARNING, "unexpected failure of " + request.typeName() + " " + request.uuid(), e);
+            replier.send(Reply.error(request.uuid(), ErrorCode.GENERIC, "Internal error: " + e));
+            log(request, "error 1: " + e, t0);
+        }
+    }
+
+    /** Runs the request; returns a note for the success message, or null. */
+    private String handle(Request request, Progress progress) {
+        if (request instanceof AddContainer r) {
+            return containers.add(r);
+        } else if (request instanceof StartContainer r) {
+            containers.start(r.id());
+        } else if (request instanceof StopContainer r) {
+            containers.stop(r.id());
+        } else if (request instanceof RemoveContainer r) {
+            containers.remove(r.id(), progress);
+        } else if (request instanceof SetIpv4 r) {
+            network.setIpv4(r.id(), r.address());
+        } else if (request instanceof SetIpv6 r) {
+            network.setIpv6(r.id(), r.address());
+        } else if (request instanceof Connect r) {
+            network.connect(r.id1(), r.id2());
+        } else if (request instanceof Disconnect r) {
+            network.disconnect(r.id1(), r.id2());
+        } else if (request instanceof SetInternetAccess r) {
+            network.setInternet(r.id(), r.enabled());
+        } else if (request instanceof AddPortForwarding r) {
+            network.addForward(r.id(), r.internalPort(), r.externalPort(), r.protocol());
+        } else if (request instanceof RemovePortForwarding r) {
+            network.removeForward(r.externalPort(), r.protocol());
+        } else if (request instanceof GuestCommand g && g.command() == Command.WIPE) {
+            guest.wipe(progress);
+        } else if (request instanceof GuestCommand g) {
+            guest.unsupported(g.command().wireName());
+        }
+        return null;
+    }
+
+    static List<String> keysOf(Request request) {
+        if (request instanceof GuestCommand) {
+            return List.of(KeyedSerialExecutor.ALL);
+        }
+        List<String> keys = new ArrayList<>(request.containerIds());
+        if (request instanceof AddPortForwarding f) {
+            keys.add(FORWARD_KEY + f.protocol().wireName() + "/" + f.externalPort());
+        } else if (request instanceof RemovePortForwarding f) {
+            keys.add(FORWARD_KEY + f.protocol().wireName() + "/" + f.externalPort());
+        }
+        return keys;
+    }
+
+    private static void log(Request request, String outcome, long t0) {
+        String ids = String.join(",", request.containerIds());
+        LOG.info(String.format("%s uuid=%s%s %s (%.1f ms)", request.typeName(), Text.printable(request.uuid()),
+                ids.isEmpty() ? "" : " id=" + ids, outcome, (System.nanoTime() - t0) / 1e6));
+    }
+}

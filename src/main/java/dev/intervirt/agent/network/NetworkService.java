@@ -1,0 +1,272 @@
+package dev.intervirt.agent.network;
+
+import dev.intervirt.agent.container.InitPids;
+import dev.intervirt.agent.host.ContainerNetns;
+import dev.intervirt.agent.host.ContainerNetns.Peer;
+import dev.intervirt.agent.host.Firewall;
+import dev.intervirt.agent.host.HostRoutes;
+import dev.intervirt.agent.host.Undo;
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.protocol.ErrorCode;
+import dev.intervirt.agent.state.ContainerRecord;
+import dev.intervirt.agent.state.Link;
+import dev.intervirt.agent.state.PortForward;
+import dev.intervirt.agent.state.Topology;
+import dev.intervirt.agent.value.IpAddresses;
+import dev.intervirt.agent.value.Protocol;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * Links, addresses, internet access and port forwards. Each change touches only the elements
+ * it concerns (set elements, single routes): O(1) in the size of the topology, or O(peers of
+ * one container) for an address change. The host is changed first, then the topology is
+ * saved; a failure on the way undoes what was done.
+ */
+@ApplicationScoped
+public class NetworkService {
+
+    private Topology topology;
+    private Firewall firewall;
+    private ContainerNetns netns;
+    private HostRoutes routes;
+    private InitPids pids;
+    private int agentPort;
+
+    protected NetworkService() {
+        // for CDI proxies
+    }
+
+    @Inject
+    public NetworkService(Topology topology, Firewall firewall, ContainerNetns netns, HostRoutes routes, InitPids pids,
+                          dev.intervirt.agent.app.AgentConfig config) {
+        this.topology = topology;
+        this.firewall = firewall;
+        this.netns = netns;
+        this.routes = routes;
+        this.pids = pids;
+        this.agentPort = config.port();
+    }
+
+    // ---- lifecycle hooks used by the container service --------------------------------------
+
+    /** Host-side state of a new container: its port's addresses, internet access, host routes. */
+    public void attach(ContainerRecord c) {
+        firewall.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
+        firewall.setInternet(c.ipv4(), c.ipv6(), c.internet());
+        routes.add(c.ipv4());
+        routes.add(c.ipv6());
+    }
+
+    /** Undoes {@link #attach} plus the container's links and forwards. Idempotent. */
+    public void detach(ContainerRecord c) {
+        for (ContainerRecord peer : topology.peersOf(c.id())) {
+            firewall.unlink(c.port(), peer.port());
+            pids.of(peer).ifPresent(pid -> netns.removePeer(pid, peerOf(c)));
+        }
+        for (PortForward f : topology.forwardsOf(c.id())) {
+            firewall.removeForward(f.protocol(), f.externalPort());
+        }
+        firewall.setInternet(c.ipv4(), c.ipv6(), false);
+        firewall.removePort(c.port(), c.mac(), c.ipv4(), c.ipv6());
+        routes.remove(c.ipv4());
+        routes.remove(c.ipv6());
+    }
+
+    /** Brings a freshly started container's namespace to the desired state. */
+    public void configureStarted(ContainerRecord c, int pid) {
+        List<Peer> peers = topology.peersOf(c.id()).stream().map(NetworkService::peerOf).toList();
+        netns.configure(pid, c.addresses(), peers, c.internet());
+    }
+
+    // ---- requests ---------------------------------------------------------------------------
+
+    public void connect(String id1, String id2) {
+        Link link = link(id1, id2);
+        ContainerRecord a = topology.get(link.a());
+        ContainerRecord b = topology.get(link.b());
+        if (topology.isLinked(link)) {
+            throw AgentException.alreadyDone("Containers " + id1 + " and " + id2 + " are already connected.");
+        }
+        try (Undo undo = new Undo()) {
+            firewall.link(a.port(), b.port());
+            undo.push(() -> firewall.unlink(a.port(), b.port()));
+            addPeerRoute(a, b, undo);
+            addPeerRoute(b, a, undo);
+            topology.addLink(link);
+            undo.commit();
+        }
+    }
+
+    public void disconnect(String id1, String id2) {
+        Link link = link(id1, id2);
+        ContainerRecord a = topology.get(link.a());
+        ContainerRecord b = topology.get(link.b());
+        if (!topology.isLinked(link)) {
+            throw AgentException.alreadyDone("Containers " + id1 + " and " + id2 + " are not connected.");
+        }
+        // Cut the wire first: from this moment no packet passes, whatever follows.
+        firewall.unlink(a.port(), b.port());
+        pids.of(a).ifPresent(pid -> netns.removePeer(pid, peerOf(b)));
+        pids.of(b).ifPresent(pid -> netns.removePeer(pid, peerOf(a)));
+        topology.removeLink(link);
+    }
+
+    public void setIpv4(String id, Inet4Address address) {
+        ContainerRecord old = topology.get(id);
+        if (old.ipv4().equals(address)) {
+            throw AgentException.alreadyDone("Container " + id + " already has the address " + IpAddresses.format(address) + ".");
+        }
+        topology.requireFree(address, id);
+        changeAddress(old, old.withIpv4(address));
+    }
+
+    public void setIpv6(String id, Inet6Address address) {
+        ContainerRecord old = topology.get(id);
+        if (old.ipv6().equals(address)) {
+            throw AgentException.alreadyDone("Container " + id + " already has the address " + IpAddresses.format(address) + ".");
+        }
+        topology.requireFree(address, id);
+        changeAddress(old, old.withIpv6(address));
+    }
+
+    public void setInternet(String id, boolean enabled) {
+        ContainerRecord c = topology.get(id);
+        if (c.internet() == enabled) {
+            throw AgentException.alreadyDone("Internet access of container " + id + " is already "
+                    + (enabled ? "enabled" : "disabled") + ".");
+        }
+        try (Undo undo = new Undo()) {
+            firewall.setInternet(c.ipv4(), c.ipv6(), enabled);
+            undo.push(() -> firewall.setInternet(c.ipv4(), c.ipv6(), !enabled));
+            OptionalInt pid = pids.of(c);
+            if (pid.isPresent()) {
+                netns.setInternet(pid.getAsInt(), enabled);
+                undo.push(() -> netns.setInternet(pid.getAsInt(), !enabled));
+            }
+            topology.update(c.withInternet(enabled));
+            undo.commit();
+        }
+    }
+
+    public void addForward(String id, int internalPort, int externalPort, Protocol protocol) {
+        ContainerRecord c = topology.get(id);
+        if (externalPort == agentPort) {
+            throw AgentException.invalid("Port " + externalPort + "/" + protocol.wireName()
+                    + " is the agent's own port and cannot be forwarded.");
+        }
+        var existing = topology.forward(protocol, externalPort);
+        if (existing.isPresent()) {
+            PortForward f = existing.get();
+            if (f.containerId().equals(id) && f.internalPort() == internalPort) {
+                throw AgentException.alreadyDone("Port " + f.describe() + " is already forwarded to " + id + ":" + internalPort + ".");
+            }
+            throw AgentException.invalid("Port " + f.describe() + " is already forwarded to container " + f.containerId()
+                    + " (port " + f.internalPort() + "); remove that forwarding first.");
+        }
+        try (Undo undo = new Undo()) {
+            firewall.addForward(protocol, externalPort, c.ipv4(), internalPort);
+            undo.push(() -> firewall.removeForward(protocol, externalPort));
+            topology.addForward(new PortForward(protocol, externalPort, id, internalPort));
+            undo.commit();
+        }
+    }
+
+    public void removeForward(int externalPort, Protocol protocol) {
+        PortForward f = topology.forward(protocol, externalPort).orElseThrow(() ->
+                AgentException.notFound("No port forwarding on " + externalPort + "/" + protocol.wireName() + "."));
+        firewall.removeForward(protocol, externalPort);
+        topology.removeForward(protocol, externalPort);
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    private Link link(String id1, String id2) {
+        if (id1.equals(id2)) {
+            throw AgentException.invalid("A container cannot be connected to itself (" + id1 + ").");
+        }
+        boolean has1 = topology.find(id1).isPresent();
+        boolean has2 = topology.find(id2).isPresent();
+        if (!has1 && !has2) {
+            throw AgentException.notFound("Container " + id1 + " and " + id2 + " don't exist.");
+        }
+        if (!has1 || !has2) {
+            throw AgentException.noSuchContainer(has1 ? id2 : id1);
+        }
+        return new Link(id1, id2);
+    }
+
+    private void addPeerRoute(ContainerRecord self, ContainerRecord peer, Undo undo) {
+        OptionalInt pid = pids.of(self);
+        if (pid.isPresent()) {
+            netns.addPeer(pid.getAsInt(), peerOf(peer));
+            undo.push(() -> netns.removePeer(pid.getAsInt(), peerOf(peer)));
+        }
+    }
+
+    /** Moves every host element that names an address of the container from old to new. */
+    private void changeAddress(ContainerRecord old, ContainerRecord neu) {
+        try (Undo undo = new Undo()) {
+            firewall.removePort(old.port(), old.mac(), old.ipv4(), old.ipv6());
+            undo.push(() -> firewall.addPort(old.port(), old.mac(), old.ipv4(), old.ipv6()));
+            firewall.addPort(neu.port(), neu.mac(), neu.ipv4(), neu.ipv6());
+            undo.push(() -> firewall.removePort(neu.port(), neu.mac(), neu.ipv4(), neu.ipv6()));
+            if (old.internet()) {
+                firewall.setInternet(old.ipv4(), old.ipv6(), false);
+                firewall.setInternet(neu.ipv4(), neu.ipv6(), true);
+                undo.push(() -> {
+                    firewall.setInternet(neu.ipv4(), neu.ipv6(), false);
+                    firewall.setInternet(old.ipv4(), old.ipv6(), true);
+                });
+            }
+            swapRoute(old.ipv4(), neu.ipv4(), undo);
+            swapRoute(old.ipv6(), neu.ipv6(), undo);
+            for (PortForward f : topology.forwardsOf(old.id())) {
+                firewall.addForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
+                undo.push(() -> firewall.addForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort()));
+            }
+            OptionalInt pid = pids.of(old);
+            if (pid.isPresent()) {
+                int p = pid.getAsInt();
+                if (!old.ipv4().equals(neu.ipv4())) {
+                    netns.replaceIpv4(p, old.ipv4(), neu.ipv4());
+                    undo.push(() -> netns.replaceIpv4(p, neu.ipv4(), old.ipv4()));
+                } else {
+                    netns.replaceIpv6(p, old.ipv6(), neu.ipv6());
+                    undo.push(() -> netns.replaceIpv6(p, neu.ipv6(), old.ipv6()));
+                }
+            }
+            for (ContainerRecord peer : topology.peersOf(old.id())) {
+                OptionalInt peerPid = pids.of(peer);
+                if (peerPid.isPresent()) {
+                    int p = peerPid.getAsInt();
+                    netns.replacePeer(p, peerOf(old), peerOf(neu));
+                    undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+                }
+            }
+            topology.update(neu);
+            undo.commit();
+        }
+    }
+
+    private void swapRoute(java.net.InetAddress oldAddress, java.net.InetAddress newAddress, Undo undo) {
+        if (oldAddress.equals(newAddress)) {
+            return;
+        }
+        routes.add(newAddress);
+        routes.remove(oldAddress);
+        undo.push(() -> {
+            routes.add(oldAddress);
+            routes.remove(newAddress);
+        });
+    }
+
+    static Peer peerOf(ContainerRecord c) {
+        return new Peer(c.ipv4(), c.ipv6());
+    }
+}

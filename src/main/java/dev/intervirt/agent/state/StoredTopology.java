@@ -1,0 +1,21 @@
+package dev.intervirt.agent.state;
+
+import java.util.List;
+
+/** The on-disk form of the topology (plain strings, stable field names). */
+public record StoredTopology(int version, int nextSlot, List<StoredContainer> containers, List<Link> links,
+                             List<StoredForward> forwards) {
+
+    public static final int CURRENT_VERSION = 1;
+
+    public record StoredContainer(String id, int slot, String mac, String ipv4, String ipv6, boolean internet,
+                                  String image, boolean running) {
+    }
+
+    public record StoredForward(String protocol, int externalPort, String containerId, int internalPort) {
+    }
+
+    public static StoredTopology empty() {
+        return new StoredTopology(CURRENT_VERSION, 1, List.of(), List.of(), List.of());
+    }
+}

@@ -1,0 +1,249 @@
+package dev.intervirt.agent.state;
+
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.state.StoredTopology.StoredContainer;
+import dev.intervirt.agent.state.StoredTopology.StoredForward;
+import dev.intervirt.agent.value.ImageName;
+import dev.intervirt.agent.value.IpAddresses;
+import dev.intervirt.agent.value.MacAddress;
+import dev.intervirt.agent.value.Protocol;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The desired state: containers, links and port forwards. Every change is checked here
+ * (uniqueness of ids, MACs and addresses) and saved through the {@link StateStore} before the
+ * method returns, all under one lock, so what is stored is always a consistent whole.
+ */
+public class Topology {
+
+    /** A forward is identified by its guest side. */
+    public record ForwardKey(Protocol protocol, int externalPort) {
+    }
+
+    private final StateStore store;
+    private final Map<String, ContainerRecord> containers = new LinkedHashMap<>();
+    private final Set<Link> links = new HashSet<>();
+    private final Map<ForwardKey, PortForward> forwards = new LinkedHashMap<>();
+    private int nextSlot = 1;
+
+    public Topology(StateStore store) {
+        this.store = store;
+        restore(store.load());
+    }
+
+    // ---- containers -------------------------------------------------------------------------
+
+    public synchronized Optional<ContainerRecord> find(String id) {
+        return Optional.ofNullable(containers.get(id));
+    }
+
+    /** The container, or the spec's "doesn't exist" error (code 6). */
+    public synchronized ContainerRecord get(String id) {
+        ContainerRecord r = containers.get(id);
+        if (r == null) {
+            throw AgentException.noSuchContainer(id);
+        }
+        return r;
+    }
+
+    public synchronized List<ContainerRecord> containers() {
+        return List.copyOf(containers.values());
+    }
+
+    /** Checks that the new container clashes with nothing, gives it a slot and saves it. */
+    public synchronized ContainerRecord addContainer(String id, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6,
+                                                     boolean internet, ImageName image) {
+        if (containers.containsKey(id)) {
+            throw AgentException.alreadyDone("Container " + id + " already exists.");
+        }
+        for (ContainerRecord other : containers.values()) {
+            if (other.mac().equals(mac)) {
+                throw AgentException.invalid("MAC " + mac + " is already used by container " + other.id() + ".");
+            }
+        }
+        requireFree(ipv4, null);
+        requireFree(ipv6, null);
+        ContainerRecord r = new ContainerRecord(id, nextSlot, mac, ipv4, ipv6, internet, image, false);
+        containers.put(id, r);
+        nextSlot++;
+        persistOrUndo(() -> {
+            containers.remove(id);
+            nextSlot--;
+        });
+        return r;
+    }
+
+    /** Fails with code 8 naming the owner if another container carries the address. */
+    public synchronized void requireFree(InetAddress address, String exceptId) {
+        for (ContainerRecord other : containers.values()) {
+            if (other.id().equals(exceptId)) {
+                continue;
+            }
+            if (address.equals(other.ipv4()) || address.equals(other.ipv6())) {
+                throw AgentException.invalid("Address " + IpAddresses.format(address) + " is already used by container "
+                        + other.id() + ".");
+            }
+        }
+    }
+
+    /** Replaces the record of an existing container and saves. */
+    public synchronized void update(ContainerRecord record) {
+        ContainerRecord old = containers.get(record.id());
+        if (old == null) {
+            throw AgentException.noSuchContainer(record.id());
+        }
+        containers.put(record.id(), record);
+        persistOrUndo(() -> containers.put(old.id(), old));
+    }
+
+    /** Forgets the container with its links and forwards, and saves. */
+    public synchronized void removeContainer(String id) {
+        ContainerRecord old = containers.remove(id);
+        if (old == null) {
+            return;
+        }
+        List<Link> oldLinks = links.stream().filter(l -> l.touches(id)).toList();
+        List<PortForward> oldForwards = forwards.values().stream().filter(f -> f.containerId().equals(id)).toList();
+        oldLinks.forEach(links::remove);
+        oldForwards.forEach(f -> forwards.remove(new ForwardKey(f.protocol(), f.externalPort())));
+        persistOrUndo(() -> {
+            containers.put(id, old);
+            links.addAll(oldLinks);
+            oldForwards.forEach(f -> forwards.put(new ForwardKey(f.protocol(), f.externalPort()), f));
+        });
+    }
+
+    // ---- links ------------------------------------------------------------------------------
+
+    public synchronized boolean isLinked(Link link) {
+        return links.contains(link);
+    }
+
+    public synchronized void addLink(Link link) {
+        if (links.add(link)) {
+            persistOrUndo(() -> links.remove(link));
+        }
+    }
+
+    public synchronized void removeLink(Link link) {
+        if (links.remove(link)) {
+            persistOrUndo(() -> links.add(link));
+        }
+    }
+
+    public synchronized List<Link> links() {
+        return List.copyOf(links);
+    }
+
+    /** The containers linked to {@code id}. */
+    public synchronized List<ContainerRecord> peersOf(String id) {
+        List<ContainerRecord> peers = new ArrayList<>();
+        for (Link l : links) {
+            if (l.touches(id)) {
+                ContainerRecord p = containers.get(l.other(id));
+                if (p != null) {
+                    peers.add(p);
+                }
+            }
+        }
+        peers.sort(Comparator.comparing(ContainerRecord::id));
+        return peers;
+    }
+
+    // ---- port forwards ----------------------------------------------------------------------
+
+    public synchronized Optional<PortForward> forward(Protocol protocol, int externalPort) {
+        return Optional.ofNullable(forwards.get(new ForwardKey(protocol, externalPort)));
+    }
+
+    public synchronized void addForward(PortForward forward) {
+        ForwardKey key = new ForwardKey(forward.protocol(), forward.externalPort());
+        PortForward old = forwards.put(key, forward);
+        persistOrUndo(() -> {
+            if (old == null) {
+                forwards.remove(key);
+            } else {
+                forwards.put(key, old);
+            }
+        });
+    }
+
+    public synchronized void removeForward(Protocol protocol, int externalPort) {
+        ForwardKey key = new ForwardKey(protocol, externalPort);
+        PortForward old = forwards.remove(key);
+        if (old != null) {
+            persistOrUndo(() -> forwards.put(key, old));
+        }
+    }
+
+    public synchronized List<PortForward> forwards() {
+        return List.copyOf(forwards.values());
+    }
+
+    public synchronized List<PortForward> forwardsOf(String id) {
+        return forwards.values().stream().filter(f -> f.containerId().equals(id)).toList();
+    }
+
+    // ---- persistence ------------------------------------------------------------------------
+
+    private void persistOrUndo(Runnable undo) {
+        try {
+            store.save(toStored());
+        } catch (RuntimeException e) {
+            undo.run();
+            throw e;
+        }
+    }
+
+    synchronized StoredTopology toStored() {
+        List<StoredContainer> cs = containers.values().stream().map(c -> new StoredContainer(c.id(), c.slot(),
+                c.mac().canonical(), IpAddresses.format(c.ipv4()), IpAddresses.format(c.ipv6()), c.internet(),
+                c.image().toString(), c.running())).toList();
+        List<Link> ls = links.stream().sorted(Comparator.comparing(Link::a).thenComparing(Link::b)).toList();
+        List<StoredForward> fs = forwards.values().stream().map(f -> new StoredForward(f.protocol().wireName(),
+                f.externalPort(), f.containerId(), f.internalPort())).toList();
+        return new StoredTopology(StoredTopology.CURRENT_VERSION, nextSlot, cs, ls, fs);
+    }
+
+    private void restore(StoredTopology stored) {
+        nextSlot = Math.max(1, stored.nextSlot());
+        for (StoredContainer c : nullSafe(stored.containers())) {
+            try {
+                ContainerRecord r = new ContainerRecord(c.id(), c.slot(), new MacAddress(c.mac()),
+                        IpAddresses.parseIpv4(c.ipv4()), IpAddresses.parseIpv6(c.ipv6()), c.internet(),
+                        ImageName.parse(c.image()), c.running());
+                containers.put(r.id(), r);
+                nextSlot = Math.max(nextSlot, r.slot() + 1);
+            } catch (IpAddresses.InvalidAddressException | RuntimeException e) {
+                throw new IllegalStateException("stored container " + c.id() + " is invalid: " + e.getMessage(), e);
+            }
+        }
+        for (Link l : nullSafe(stored.links())) {
+            if (containers.containsKey(l.a()) && containers.containsKey(l.b())) {
+                links.add(new Link(l.a(), l.b()));
+            }
+        }
+        for (StoredForward f : nullSafe(stored.forwards())) {
+            Protocol p = Protocol.parse(f.protocol());
+            if (p != null && containers.containsKey(f.containerId())) {
+                forwards.put(new ForwardKey(p, f.externalPort()), new PortForward(p, f.externalPort(), f.containerId(),
+                        f.internalPort()));
+            }
+        }
+    }
+
+    private static <T> List<T> nullSafe(List<T> list) {
+        return list == null ? List.of() : list;
+    }
+}
