@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Common helpers for the intervirt scripts. Source it; do not run it.
+
+INTERVIRT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export INTERVIRT_ROOT
+export DEBIAN_FRONTEND=noninteractive
+: "${INTERVIRT_IMAGE_DIR:=/var/lib/intervirt/images}"
+: "${INTERVIRT_LIBVIRT_URI:=lxc:///system}"
+: "${INTERVIRT_DEBIAN_MIRROR:=http://deb.debian.org/debian}"
+export INTERVIRT_IMAGE_DIR INTERVIRT_LIBVIRT_URI INTERVIRT_DEBIAN_MIRROR
+
+# The image that prepare builds and the tests use.
+INTERVIRT_DEFAULT_IMAGE=debian/trixie
+
+# log STEP MESSAGE... : one line on stderr, prefixed with the step.
+log() { local step=$1; shift; printf '%s: %s\n' "$step" "$*" >&2; }
+die() { local step=$1; shift; printf '%s: error: %s\n' "$step" "$*" >&2; exit 1; }
+
+need_root() {
+  [ "$(id -u)" -eq 0 ] || die "$1" "must run as root (libvirt LXC, mounts, sysctls)"
+}
+
+# Monotonic-ish seconds with decimals, for timings.
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# True when the host has hybrid cgroups (v1 controllers on a tmpfs /sys/fs/cgroup plus
+# cgroup2 at /sys/fs/cgroup/unified): libvirt_lxc fails there unless libvirtd runs in a
+# mount namespace without the unified mount.
+hybrid_cgroups() {
+  [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] &&
+    [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]
+}
+
+# True when libvirtd answers on the LXC URI.
+libvirt_answers() {
+  timeout 10 virsh -q -c "$INTERVIRT_LIBVIRT_URI" list >/dev/null 2>&1
+}
+
+# resolve_image NAME -> prints "distribution/release" (aliases resolved), or fails.
+resolve_image() {
+  local name=${1:-$INTERVIRT_DEFAULT_IMAGE}
+  local dist=${name%%/*} rel=${name#*/}
+  [ "$dist" != "$name" ] && [ -n "$rel" ] || return 1
+  case "$dist" in
+    debian)
+      case "$rel" in
+        13) rel=trixie ;;
+        12) rel=bookworm ;;
+        14) rel=forky ;;
+      esac ;;
+  esac
+  case "$dist/$rel" in
+    */*/*|*' '*|*..*) return 1 ;;
+  esac
+  printf '%s/%s\n' "$dist" "$rel"
+}
+
+image_path() { printf '%s/%s\n' "$INTERVIRT_IMAGE_DIR" "$1"; }
+
+# True when the image directory holds a complete build. A build is renamed into place
+# only after it finished (image.json written last), so both present means complete.
+image_cached() {
+  local dir; dir=$(image_path "$1")
+  [ -f "$dir/image.json" ] && [ -d "$dir/rootfs" ]
+}
