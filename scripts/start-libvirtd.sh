@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# start-libvirtd.sh - make sure virtlogd and libvirtd run and libvirtd answers on the
+# LXC URI. Prints nothing when both already run (so prepare can say "nothing to do").
+#
+# systemd is not PID 1 on these machines, so the daemons are started by hand (-d).
+# Hybrid cgroups (v1 controllers on a tmpfs /sys/fs/cgroup + cgroup2 at
+# /sys/fs/cgroup/unified) make libvirt_lxc fail with "Unable to create directory
+# /sys/fs/cgroup/unified": there libvirtd runs in its own mount namespace without that
+# mount. The root mount is made rshared first and the namespace is a slave, so overlay
+# mounts made on the host after libvirtd started still reach libvirtd (otherwise:
+# "cannot find init path '/sbin/init' relative to container root").
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+step=libvirtd
+need_root "$step"
+
+mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
+
+# The QEMU driver comes with libvirt-daemon and refuses to load without its user, which
+# libvirt-daemon-system (not installed: it wants systemd) would create.
+if ! getent passwd libvirt-qemu >/dev/null; then
+  getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+  useradd --system --no-create-home --home-dir /var/lib/libvirt --shell /usr/sbin/nologin \
+    -g libvirt-qemu libvirt-qemu
+  log "$step" "created system user libvirt-qemu"
+fi
+
+if ! pidof virtlogd >/dev/null; then
+  virtlogd -d
+  log "$step" "started virtlogd"
+fi
+
+libvirtd_pid() { pidof libvirtd 2>/dev/null | awk '{ print $1 }'; }
+
+# A libvirtd started without the workaround on a hybrid host cannot start containers.
+if pid=$(libvirtd_pid) && [ -n "$pid" ] && hybrid_cgroups &&
+   grep -q ' /sys/fs/cgroup/unified ' "/proc/$pid/mountinfo" 2>/dev/null; then
+  log "$step" "libvirtd (pid $pid) sees /sys/fs/cgroup/unified; restarting it without it"
+  kill "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+fi
+
+if [ -n "$(libvirtd_pid)" ]; then
+  if libvirt_answers; then exit 0; fi
+  # Running but not (yet) answering: give a just-started daemon some time.
+else
+  if hybrid_cgroups; then
+    mount --make-rshared /
+    unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified && exec libvirtd -d'
+    log "$step" "started libvirtd in its own mount namespace (hybrid cgroups: no /sys/fs/cgroup/unified)"
+  else
+    libvirtd -d
+    log "$step" "started libvirtd"
+  fi
+fi
+
+for _ in $(seq 150); do
+  libvirt_answers && exit 0
+  sleep 0.2
+done
+die "$step" "libvirtd does not answer on $INTERVIRT_LIBVIRT_URI after 30 s (see /var/log/libvirt)"
