@@ -11,14 +11,16 @@ import java.time.Duration;
  * @param libvirtUri       libvirt connection ({@code lxc:///system})
  * @param stateDir         topology and per-container files ({@code /var/lib/intervirt})
  * @param imageDir         image store ({@code /var/lib/intervirt/images})
- * @param bridge           the agent's bridge ({@code ivbr0}); its libvirt network is {@code intervirt}
- * @param firewallTable    base name of the agent's nftables tables ({@code intervirt})
+ * @param bridge           the agent's bridge ({@code ivbr0})
+ * @param ownerName        names what the agent owns on the host: its libvirt network and nftables
+ *                         tables, and the prefix of its domains ({@code intervirt})
+ * @param portPrefix       prefix of the containers' host-side interfaces ({@code ivc})
  * @param memoryMiB        memory limit of each container
  * @param stopGrace        how long init may take to shut down before a hard stop
  * @param maxMessageBytes  largest accepted WebSocket message
  * @param debug            debug logging
  */
-public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String firewallTable,
+public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String ownerName, String portPrefix,
                           long memoryMiB, Duration stopGrace, int maxMessageBytes, boolean debug) {
 
     public static final int DEFAULT_PORT = 55436;
@@ -26,17 +28,22 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
     public static AgentConfig defaults() {
         return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
-                Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", 512, Duration.ofSeconds(10),
+                Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, Duration.ofSeconds(10),
                 DEFAULT_MAX_MESSAGE_BYTES, false);
     }
 
     public AgentConfig withPort(int value) {
-        return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, firewallTable, memoryMiB, stopGrace,
+        return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, stopGrace,
                 maxMessageBytes, debug);
     }
 
+    /** The prefix of the agent's libvirt domains. */
+    public String domainPrefix() {
+        return ownerName + "-";
+    }
+
     public AgentConfig withStateDir(Path value) {
-        return new AgentConfig(port, libvirtUri, value, imageDir, bridge, firewallTable, memoryMiB, stopGrace,
+        return new AgentConfig(port, libvirtUri, value, imageDir, bridge, ownerName, portPrefix, memoryMiB, stopGrace,
                 maxMessageBytes, debug);
     }
 }

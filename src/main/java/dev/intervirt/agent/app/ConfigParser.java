@@ -24,7 +24,8 @@ public final class ConfigParser {
         SETTINGS.put("--state-dir", "INTERVIRT_STATE_DIR");
         SETTINGS.put("--image-dir", "INTERVIRT_IMAGE_DIR");
         SETTINGS.put("--bridge", "INTERVIRT_BRIDGE");
-        SETTINGS.put("--firewall-table", "INTERVIRT_FIREWALL_TABLE");
+        SETTINGS.put("--owner-name", "INTERVIRT_OWNER_NAME");
+        SETTINGS.put("--port-prefix", "INTERVIRT_PORT_PREFIX");
         SETTINGS.put("--memory-mib", "INTERVIRT_MEMORY_MIB");
         SETTINGS.put("--stop-grace-seconds", "INTERVIRT_STOP_GRACE_SECONDS");
         SETTINGS.put("--max-message-bytes", "INTERVIRT_MAX_MESSAGE_BYTES");
@@ -40,7 +41,9 @@ public final class ConfigParser {
               --state-dir DIR           topology and container files (INTERVIRT_STATE_DIR, default /var/lib/intervirt)
               --image-dir DIR           image store (INTERVIRT_IMAGE_DIR, default /var/lib/intervirt/images)
               --bridge NAME             the agent's bridge (INTERVIRT_BRIDGE, default ivbr0)
-              --firewall-table NAME     base name of the agent's nftables tables (INTERVIRT_FIREWALL_TABLE, default intervirt)
+              --owner-name NAME         names the agent's libvirt network, nftables tables and domain prefix
+                                        (INTERVIRT_OWNER_NAME, default intervirt)
+              --port-prefix NAME        prefix of containers' host-side interfaces (INTERVIRT_PORT_PREFIX, default ivc)
               --memory-mib N            memory limit per container (INTERVIRT_MEMORY_MIB, default 512)
               --stop-grace-seconds N    graceful stop before a hard stop (INTERVIRT_STOP_GRACE_SECONDS, default 10)
               --max-message-bytes N     largest accepted message (INTERVIRT_MAX_MESSAGE_BYTES, default 65536)
@@ -98,12 +101,13 @@ public final class ConfigParser {
         Path imageDir = values.containsKey("--image-dir") ? path(values, "--image-dir", d.imageDir())
                 : values.containsKey("--state-dir") ? stateDir.resolve("images") : d.imageDir();
         String bridge = name(values, "--bridge", d.bridge(), 15);
-        String table = name(values, "--firewall-table", d.firewallTable(), 32);
+        String owner = name(values, "--owner-name", d.ownerName(), 24);
+        String portPrefix = name(values, "--port-prefix", d.portPrefix(), 5);
         long memory = intValue(values, "--memory-mib", (int) d.memoryMiB(), 32, 1 << 20);
         int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 300);
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
-        return new AgentConfig(port, uri, stateDir, imageDir, bridge, table, memory, Duration.ofSeconds(grace),
+        return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, Duration.ofSeconds(grace),
                 maxBytes, debug);
     }
 

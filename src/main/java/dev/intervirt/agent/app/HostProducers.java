@@ -32,13 +32,13 @@ public class HostProducers {
     @Produces
     @Singleton
     Hypervisor hypervisor(AgentConfig config) {
-        return new LibvirtHypervisor(config.libvirtUri(), config.bridge());
+        return new LibvirtHypervisor(config.libvirtUri(), config.ownerName(), config.bridge(), config.domainPrefix());
     }
 
     @Produces
     @Singleton
     Firewall firewall(AgentConfig config) {
-        return new NftFirewall(config.firewallTable(), config.bridge(), config.port());
+        return new NftFirewall(config.ownerName(), config.bridge(), config.port());
     }
 
     @Produces
@@ -68,6 +68,6 @@ public class HostProducers {
     @Produces
     @Singleton
     Topology topology(AgentConfig config) {
-        return new Topology(new StateStore(config.stateDir()));
+        return new Topology(new StateStore(config.stateDir()), config.portPrefix());
     }
 }

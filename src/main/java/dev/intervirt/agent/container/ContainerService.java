@@ -4,7 +4,6 @@ import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.dispatch.Progress;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.host.Hypervisor.DomainSpec;
-import dev.intervirt.agent.host.LibvirtHypervisor;
 import dev.intervirt.agent.host.OverlayRootfs;
 import dev.intervirt.agent.host.Undo;
 import dev.intervirt.agent.image.ImageStore;
@@ -66,7 +65,7 @@ public class ContainerService {
             undo.push(() -> topology.removeContainer(request.id()));
             Path root = rootfs.create(c.id());
             undo.push(() -> rootfs.delete(c.id()));
-            String domain = LibvirtHypervisor.domainName(c.id());
+            String domain = hypervisor.domainName(c.id());
             hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
             undo.push(() -> hypervisor.undefine(domain));
             network.attach(c);
@@ -83,7 +82,7 @@ public class ContainerService {
 
     public void start(String id) {
         ContainerRecord c = topology.get(id);
-        String domain = LibvirtHypervisor.domainName(id);
+        String domain = hypervisor.domainName(id);
         if (hypervisor.isRunning(domain)) {
             throw AgentException.alreadyDone("Container " + id + " is already running.");
         }
@@ -105,7 +104,7 @@ public class ContainerService {
 
     public void stop(String id) {
         ContainerRecord c = topology.get(id);
-        String domain = LibvirtHypervisor.domainName(id);
+        String domain = hypervisor.domainName(id);
         if (!hypervisor.isRunning(domain)) {
             throw AgentException.alreadyDone("Container " + id + " is not running.");
         }
@@ -115,7 +114,7 @@ public class ContainerService {
 
     public void remove(String id, Progress progress) {
         ContainerRecord c = topology.get(id);
-        String domain = LibvirtHypervisor.domainName(id);
+        String domain = hypervisor.domainName(id);
         progress.report(0.1, "Shutting down container " + id + "...");
         stopDomain(c);
         progress.report(0.5, "Removing links and port forwardings of " + id + "...");
@@ -132,7 +131,7 @@ public class ContainerService {
      * running with its network when it is meant to run (stopped otherwise).
      */
     public void restore(ContainerRecord c) {
-        String domain = LibvirtHypervisor.domainName(c.id());
+        String domain = hypervisor.domainName(c.id());
         if (!hypervisor.exists(domain)) {
             Path root = rootfs.create(c.id());
             hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
@@ -156,7 +155,7 @@ public class ContainerService {
 
     /** Graceful stop with the configured grace, then hard; the overlay is unmounted after. */
     private void stopDomain(ContainerRecord c) {
-        String domain = LibvirtHypervisor.domainName(c.id());
+        String domain = hypervisor.domainName(c.id());
         if (hypervisor.isRunning(domain)) {
             boolean clean = hypervisor.stop(domain, config.stopGrace());
             if (!clean) {

@@ -1,7 +1,6 @@
 package dev.intervirt.agent.container;
 
 import dev.intervirt.agent.host.Hypervisor;
-import dev.intervirt.agent.host.LibvirtHypervisor;
 import dev.intervirt.agent.state.ContainerRecord;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -46,7 +45,7 @@ public class InitPids {
             return OptionalInt.of(cached);
         }
         pids.remove(container.id());
-        String domain = LibvirtHypervisor.domainName(container.id());
+        String domain = hypervisor.domainName(container.id());
         if (!hypervisor.isRunning(domain)) {
             return OptionalInt.empty();
         }

@@ -13,12 +13,11 @@ public final class DomainXml {
 
     /** Namespace of the agent's domain metadata: marks the domain as the agent's own. */
     public static final String METADATA_NS = "https://intervirt.dev/agent/1";
-    public static final String NETWORK_NAME = "intervirt";
 
     private DomainXml() {
     }
 
-    public static String domain(Hypervisor.DomainSpec spec) {
+    public static String domain(Hypervisor.DomainSpec spec, String network) {
         return write(w -> {
             w.writeStartElement("domain");
             w.writeAttribute("type", "lxc");
@@ -53,7 +52,7 @@ public final class DomainXml {
             w.writeEndElement();
             w.writeStartElement("interface");
             w.writeAttribute("type", "network");
-            emptyWith(w, "source", "network", NETWORK_NAME);
+            emptyWith(w, "source", "network", network);
             emptyWith(w, "mac", "address", spec.mac().canonical());
             emptyWith(w, "target", "dev", spec.hostPort());
             emptyWith(w, "guest", "dev", "eth0");
@@ -70,10 +69,10 @@ public final class DomainXml {
      * The agent's network: {@code forward mode='open'} so libvirt adds no firewall rules of its
      * own, and link-local gateway addresses on the bridge (containers carry /32 and /128).
      */
-    public static String network(String bridge) {
+    public static String network(String name, String bridge) {
         return write(w -> {
             w.writeStartElement("network");
-            element(w, "name", NETWORK_NAME);
+            element(w, "name", name);
             emptyWith(w, "forward", "mode", "open");
             w.writeStartElement("bridge");
             w.writeAttribute("name", bridge);

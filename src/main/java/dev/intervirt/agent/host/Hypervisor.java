@@ -14,6 +14,12 @@ public interface Hypervisor {
                       long memoryMiB) {
     }
 
+    /** The name of the domain of a container (the agent's prefix and the id). */
+    String domainName(String containerId);
+
+    /** The container id of one of the agent's domains. */
+    String containerIdOf(String domainName);
+
     /** Defines (and starts, with autostart) the agent's virtual network if it is not there. */
     void ensureNetwork();
 

@@ -25,26 +25,30 @@ import java.util.logging.Logger;
 public class LibvirtHypervisor implements Hypervisor {
 
     private static final Logger LOG = Logger.getLogger(LibvirtHypervisor.class.getName());
-    /** Domains the agent owns carry this prefix (and the agent's metadata namespace). */
-    public static final String DOMAIN_PREFIX = "iv-";
-
     private final String uri;
+    private final String network;
     private final String bridge;
+    /** Domains the agent owns carry this prefix (and the agent's metadata namespace). */
+    private final String domainPrefix;
     private final Path lxcRunDir;
     private Connect connection;
 
-    public LibvirtHypervisor(String uri, String bridge) {
-        this(uri, bridge, Path.of("/run/libvirt/lxc"));
-    }
-
-    LibvirtHypervisor(String uri, String bridge, Path lxcRunDir) {
+    public LibvirtHypervisor(String uri, String network, String bridge, String domainPrefix) {
         this.uri = uri;
+        this.network = network;
         this.bridge = bridge;
-        this.lxcRunDir = lxcRunDir;
+        this.domainPrefix = domainPrefix;
+        this.lxcRunDir = Path.of("/run/libvirt/lxc");
     }
 
-    public static String domainName(String containerId) {
-        return DOMAIN_PREFIX + containerId;
+    @Override
+    public String domainName(String containerId) {
+        return domainPrefix + containerId;
+    }
+
+    @Override
+    public String containerIdOf(String domainName) {
+        return domainName.substring(domainPrefix.length());
     }
 
     /** Opens the connection now, so a start without libvirt fails fast with a clear reason. */
@@ -76,12 +80,12 @@ public class LibvirtHypervisor implements Hypervisor {
         call("prepare network", () -> {
             Network net;
             try {
-                net = connection().networkLookupByName(DomainXml.NETWORK_NAME);
+                net = connection().networkLookupByName(network);
             } catch (LibvirtException e) {
                 if (code(e) != ErrorNumber.VIR_ERR_NO_NETWORK) {
                     throw e;
                 }
-                net = connection().networkDefineXML(DomainXml.network(bridge));
+                net = connection().networkDefineXML(DomainXml.network(network, bridge));
             }
             if (net.isActive() != 1) {
                 net.create();
@@ -95,7 +99,7 @@ public class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public void define(DomainSpec spec) {
-        call("define " + spec.name(), () -> connection().domainDefineXML(DomainXml.domain(spec)));
+        call("define " + spec.name(), () -> connection().domainDefineXML(DomainXml.domain(spec, network)));
     }
 
     @Override
@@ -187,7 +191,7 @@ public class LibvirtHypervisor implements Hypervisor {
             Set<String> names = new HashSet<>();
             for (Domain d : connection().listAllDomains(0)) {
                 String n = d.getName();
-                if (n.startsWith(DOMAIN_PREFIX)) {
+                if (n.startsWith(domainPrefix)) {
                     names.add(n);
                 }
             }

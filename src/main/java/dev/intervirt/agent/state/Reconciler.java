@@ -3,7 +3,6 @@ package dev.intervirt.agent.state;
 import dev.intervirt.agent.container.ContainerService;
 import dev.intervirt.agent.host.Firewall;
 import dev.intervirt.agent.host.Hypervisor;
-import dev.intervirt.agent.host.LibvirtHypervisor;
 import dev.intervirt.agent.host.OverlayRootfs;
 import dev.intervirt.agent.network.NetworkService;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -66,7 +65,7 @@ public class Reconciler {
 
     private void removeOrphans(Set<String> known) {
         for (String domain : hypervisor.ownedDomains()) {
-            String id = domain.substring(LibvirtHypervisor.DOMAIN_PREFIX.length());
+            String id = hypervisor.containerIdOf(domain);
             if (!known.contains(id)) {
                 LOG.info("removing orphan domain " + domain);
                 hypervisor.undefine(domain);

@@ -8,7 +8,7 @@ public record StoredTopology(int version, int nextSlot, List<StoredContainer> co
 
     public static final int CURRENT_VERSION = 1;
 
-    public record StoredContainer(String id, int slot, String mac, String ipv4, String ipv6, boolean internet,
+    public record StoredContainer(String id, String port, String mac, String ipv4, String ipv6, boolean internet,
                                   String image, boolean running) {
     }
 

@@ -32,13 +32,16 @@ public class Topology {
     }
 
     private final StateStore store;
+    private final String portPrefix;
     private final Map<String, ContainerRecord> containers = new LinkedHashMap<>();
     private final Set<Link> links = new HashSet<>();
     private final Map<ForwardKey, PortForward> forwards = new LinkedHashMap<>();
     private int nextSlot = 1;
 
-    public Topology(StateStore store) {
+    /** @param portPrefix prefix of host-side interface names (with the number, at most 15 characters) */
+    public Topology(StateStore store, String portPrefix) {
         this.store = store;
+        this.portPrefix = portPrefix;
         restore(store.load());
     }
 
@@ -74,7 +77,7 @@ public class Topology {
         }
         requireFree(ipv4, null);
         requireFree(ipv6, null);
-        ContainerRecord r = new ContainerRecord(id, nextSlot, mac, ipv4, ipv6, internet, image, false);
+        ContainerRecord r = new ContainerRecord(id, portPrefix + nextSlot, mac, ipv4, ipv6, internet, image, false);
         containers.put(id, r);
         nextSlot++;
         persistOrUndo(() -> {
@@ -207,7 +210,7 @@ public class Topology {
     }
 
     synchronized StoredTopology toStored() {
-        List<StoredContainer> cs = containers.values().stream().map(c -> new StoredContainer(c.id(), c.slot(),
+        List<StoredContainer> cs = containers.values().stream().map(c -> new StoredContainer(c.id(), c.port(),
                 c.mac().canonical(), IpAddresses.format(c.ipv4()), IpAddresses.format(c.ipv6()), c.internet(),
                 c.image().toString(), c.running())).toList();
         List<Link> ls = links.stream().sorted(Comparator.comparing(Link::a).thenComparing(Link::b)).toList();
@@ -220,11 +223,11 @@ public class Topology {
         nextSlot = Math.max(1, stored.nextSlot());
         for (StoredContainer c : nullSafe(stored.containers())) {
             try {
-                ContainerRecord r = new ContainerRecord(c.id(), c.slot(), new MacAddress(c.mac()),
+                ContainerRecord r = new ContainerRecord(c.id(), c.port(), new MacAddress(c.mac()),
                         IpAddresses.parseIpv4(c.ipv4()), IpAddresses.parseIpv6(c.ipv6()), c.internet(),
                         ImageName.parse(c.image()), c.running());
                 containers.put(r.id(), r);
-                nextSlot = Math.max(nextSlot, r.slot() + 1);
+                nextSlot = Math.max(nextSlot, slotOf(r.port()) + 1);
             } catch (IpAddresses.InvalidAddressException | RuntimeException e) {
                 throw new IllegalStateException("stored container " + c.id() + " is invalid: " + e.getMessage(), e);
             }
@@ -241,6 +244,17 @@ public class Topology {
                         f.internalPort()));
             }
         }
+    }
+
+    private int slotOf(String port) {
+        if (port.startsWith(portPrefix)) {
+            try {
+                return Integer.parseInt(port.substring(portPrefix.length()));
+            } catch (NumberFormatException e) {
+                return 0;
+            }
+        }
+        return 0;
     }
 
     private static <T> List<T> nullSafe(List<T> list) {
