@@ -1,0 +1,200 @@
+package dev.intervirt.agent.support;
+
+import jakarta.json.Json;
+import jakarta.json.JsonObject;
+import jakarta.json.JsonObjectBuilder;
+import jakarta.websocket.ClientEndpointConfig;
+import jakarta.websocket.CloseReason;
+import jakarta.websocket.ContainerProvider;
+import jakarta.websocket.Endpoint;
+import jakarta.websocket.EndpointConfig;
+import jakarta.websocket.MessageHandler;
+import jakarta.websocket.Session;
+import jakarta.websocket.WebSocketContainer;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A test client speaking the protocol like the desktop client: JSON text frames with a uuid,
+ * replies matched by refID. Replies without a refID land in their own queue.
+ */
+public final class AgentClient implements AutoCloseable {
+
+    /** All messages of one request, the last one being final (not a progress message). */
+    public record Exchange(List<JsonObject> progress, JsonObject last, long millis) {
+        public boolean ok() {
+            return !last.containsKey("code") || last.getInt("code") == 0;
+        }
+
+        public int code() {
+            return last.containsKey("code") ? last.getInt("code") : 0;
+        }
+
+        public String error() {
+            return last.containsKey("error") ? last.getString("error") : "";
+        }
+
+        @Override
+        public String toString() {
+            return "progress=" + progress + " last=" + last;
+        }
+    }
+
+    private static final String NO_REF = "";
+    private final Session session;
+    private final Map<String, BlockingQueue<JsonObject>> inbox = new ConcurrentHashMap<>();
+    private volatile CloseReason closeReason;
+
+    private AgentClient(Session session) {
+        this.session = session;
+    }
+
+    public static AgentClient connect(int port) {
+        return connect(URI.create("ws://127.0.0.1:" + port + "/containerManagement"));
+    }
+
+    public static AgentClient connect(URI uri) {
+        WebSocketContainer container = ContainerProvider.getWebSocketContainer();
+        container.setDefaultMaxTextMessageBufferSize(8 << 20);
+        AgentClient[] holder = new AgentClient[1];
+        Endpoint endpoint = new Endpoint() {
+            @Override
+            public void onOpen(Session session, EndpointConfig config) {
+                session.addMessageHandler(String.class, (MessageHandler.Whole<String>) text -> holder[0].received(text));
+            }
+
+            @Override
+            public void onClose(Session session, CloseReason reason) {
+                if (holder[0] != null) {
+                    holder[0].closeReason = reason;
+                }
+            }
+        };
+        try {
+            Session s = container.connectToServer(endpoint, ClientEndpointConfig.Builder.create().build(), uri);
+            holder[0] = new AgentClient(s);
+            return holder[0];
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot connect to " + uri + ": " + e, e);
+        }
+    }
+
+    private void received(String text) {
+        JsonObject o = Json.createReader(new StringReader(text)).readObject();
+        String ref = o.containsKey("refID") ? o.getString("refID") : NO_REF;
+        queue(ref).add(o);
+    }
+
+    private BlockingQueue<JsonObject> queue(String ref) {
+        return inbox.computeIfAbsent(ref, k -> new LinkedBlockingQueue<>());
+    }
+
+    public static JsonObjectBuilder request(String type) {
+        return Json.createObjectBuilder().add("type", type).add("uuid", UUID.randomUUID().toString());
+    }
+
+    /** Sends the request and waits for its final reply. */
+    public Exchange call(JsonObjectBuilder request) {
+        return call(request.build(), Duration.ofSeconds(120));
+    }
+
+    public Exchange call(JsonObject request, Duration timeout) {
+        long t0 = System.nanoTime();
+        sendText(request.toString());
+        return awaitFinal(request.getString("uuid"), timeout, t0);
+    }
+
+    /** Sends without waiting; returns the uuid. */
+    public String send(JsonObjectBuilder request) {
+        JsonObject o = request.build();
+        sendText(o.toString());
+        return o.getString("uuid");
+    }
+
+    public Exchange awaitFinal(String uuid, Duration timeout, long t0) {
+        List<JsonObject> progress = new ArrayList<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        BlockingQueue<JsonObject> q = queue(uuid);
+        while (true) {
+            JsonObject o;
+            try {
+                o = q.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            if (o == null) {
+                throw new AssertionError("no final reply to " + uuid + " within " + timeout + "; progress so far: " + progress
+                        + (closeReason != null ? "; connection closed: " + closeReason : ""));
+            }
+            if (o.containsKey("status") && o.getInt("status") == -1) {
+                progress.add(o);
+                continue;
+            }
+            return new Exchange(progress, o, (System.nanoTime() - t0) / 1_000_000);
+        }
+    }
+
+    /** The next reply that carried no refID (replies to frames whose uuid could not be read). */
+    public JsonObject awaitUnreferenced(Duration timeout) {
+        try {
+            JsonObject o = queue(NO_REF).poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (o == null) {
+                throw new AssertionError("no reply without refID within " + timeout);
+            }
+            return o;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public void sendText(String text) {
+        try {
+            synchronized (session) {
+                session.getBasicRemote().sendText(text);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("send failed: " + e, e);
+        }
+    }
+
+    public void sendBinary(byte[] data) {
+        try {
+            synchronized (session) {
+                session.getBasicRemote().sendBinary(ByteBuffer.wrap(data));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("send failed: " + e, e);
+        }
+    }
+
+    public boolean isOpen() {
+        return session.isOpen();
+    }
+
+    public CloseReason closeReason() {
+        return closeReason;
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (IOException e) {
+            // already gone
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package dev.intervirt.agent.support;
+
+import dev.intervirt.agent.app.AgentConfig;
+import dev.intervirt.agent.app.AgentServer;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A real agent in the test JVM, on real libvirt and nftables, with host objects named for
+ * tests only (owner "ivtest": network, tables and domain prefix; ports "ivx*"; bridge
+ * ivxbr0; state under /var/lib/intervirt-test), so it never touches a production agent's.
+ * Leftovers of an earlier run are removed before start and everything is removed after.
+ */
+public final class TestAgent implements AutoCloseable {
+
+    public static final String OWNER = "ivtest";
+    public static final String PORT_PREFIX = "ivx";
+    public static final String BRIDGE = "ivxbr0";
+    public static final Path STATE_DIR = Path.of("/var/lib/intervirt-test");
+    public static final Path IMAGE_DIR = Path.of(System.getenv().getOrDefault("INTERVIRT_IMAGE_DIR", "/var/lib/intervirt/images"));
+
+    private final AgentServer server;
+    private final AgentConfig config;
+
+    private TestAgent(AgentConfig config) {
+        this.config = config;
+        this.server = new AgentServer(config);
+    }
+
+    /** Cleans the host of earlier test runs, then starts an agent on a free port. */
+    public static TestAgent start() {
+        wipeHost();
+        return startKeepingState();
+    }
+
+    /** Starts an agent on the existing test state (for restart tests). */
+    public static TestAgent startKeepingState() {
+        AgentConfig c = new AgentConfig(freePort(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256,
+                Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true);
+        TestAgent agent = new TestAgent(c);
+        try {
+            agent.server.start();
+        } catch (AgentServer.StartupException e) {
+            throw new IllegalStateException("test agent did not start: " + e.getMessage(), e);
+        }
+        return agent;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public AgentConfig config() {
+        return config;
+    }
+
+    public AgentClient client() {
+        return AgentClient.connect(port());
+    }
+
+    public String domain(String id) {
+        return OWNER + "-" + id;
+    }
+
+    /** Stops the agent; containers keep running, as in production. */
+    public void stop() {
+        server.stop();
+    }
+
+    @Override
+    public void close() {
+        stop();
+        wipeHost();
+    }
+
+    /** Removes every host object a test agent may have made: domains, mounts, files, tables, network. */
+    public static void wipeHost() {
+        String list = HostCommands.sh("virsh", "-c", "lxc:///system", "list", "--all", "--name").stdout();
+        for (String name : list.split("\n")) {
+            name = name.trim();
+            if (name.startsWith(OWNER + "-")) {
+                HostCommands.sh("virsh", "-c", "lxc:///system", "destroy", name);
+                HostCommands.sh("virsh", "-c", "lxc:///system", "undefine", name);
+            }
+        }
+        if (Files.isDirectory(STATE_DIR.resolve("containers"))) {
+            try (var dirs = Files.list(STATE_DIR.resolve("containers"))) {
+                for (Path d : dirs.toList()) {
+                    HostCommands.sh("umount", "-l", d.resolve("rootfs").toString());
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        HostCommands.sh("rm", "-rf", "--one-file-system", STATE_DIR.toString());
+        for (String family : List.of("bridge", "inet", "ip", "ip6")) {
+            HostCommands.sh("nft", "delete", "table", family, OWNER);
+        }
+        HostCommands.sh("virsh", "-c", "lxc:///system", "net-destroy", OWNER);
+        HostCommands.sh("virsh", "-c", "lxc:///system", "net-undefine", OWNER);
+        String links = HostCommands.sh("ip", "-o", "link", "show").stdout();
+        for (String line : links.split("\n")) {
+            String[] f = line.split(":\\s+");
+            if (f.length > 1) {
+                String name = f[1].split("@")[0];
+                if (name.startsWith(PORT_PREFIX)) {
+                    HostCommands.sh("ip", "link", "delete", name);
+                }
+            }
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
