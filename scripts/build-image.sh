@@ -24,6 +24,8 @@ fi
 [ "$dist" = debian ] ||
   die "$step" "only debian/<release> images can be built locally (asked for $name)"
 command -v debootstrap >/dev/null || die "$step" "debootstrap is missing (run ./intervirt prepare)"
+[ -e "/usr/share/debootstrap/scripts/$rel" ] ||
+  die "$step" "debootstrap does not know the release '$rel'"
 
 packages=(iproute2 iputils-ping systemd-sysv netcat-openbsd procps dbus)
 parent=$(dirname "$dest")

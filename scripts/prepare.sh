@@ -11,6 +11,9 @@ step=prepare
 need_root "$step"
 start=$(now)
 changed=0
+# One prepare at a time (tests, CI and developers may start several at once).
+exec 8>/run/intervirt-prepare.lock
+flock 8
 
 # --- 1. packages ----------------------------------------------------------------------
 packages=(

@@ -15,6 +15,10 @@ step=libvirtd
 need_root "$step"
 
 mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
+# The daemons must not inherit prepare's lock (fd 8) or the caller's pipes: they write
+# their own logs under /var/log/libvirt.
+exec 8>&- 9>&-
+daemon_io=/var/log/libvirt/daemons.stderr
 
 # The QEMU driver comes with libvirt-daemon and refuses to load without its user, which
 # libvirt-daemon-system (not installed: it wants systemd) would create.
@@ -26,7 +30,7 @@ if ! getent passwd libvirt-qemu >/dev/null; then
 fi
 
 if ! pidof virtlogd >/dev/null; then
-  virtlogd -d
+  virtlogd -d </dev/null >>"$daemon_io" 2>&1
   log "$step" "started virtlogd"
 fi
 
@@ -46,10 +50,11 @@ if [ -n "$(libvirtd_pid)" ]; then
 else
   if hybrid_cgroups; then
     mount --make-rshared /
-    unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified && exec libvirtd -d'
+    unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified && exec libvirtd -d' \
+      </dev/null >>"$daemon_io" 2>&1
     log "$step" "started libvirtd in its own mount namespace (hybrid cgroups: no /sys/fs/cgroup/unified)"
   else
-    libvirtd -d
+    libvirtd -d </dev/null >>"$daemon_io" 2>&1
     log "$step" "started libvirtd"
   fi
 fi
