@@ -16,24 +16,25 @@ import java.time.Duration;
  *                         tables, and the prefix of its domains ({@code intervirt})
  * @param portPrefix       prefix of the containers' host-side interfaces ({@code ivc})
  * @param memoryMiB        memory limit of each container
+ * @param pidsMax          process limit of each container
  * @param stopGrace        how long init may take to shut down before a hard stop
  * @param maxMessageBytes  largest accepted WebSocket message
  * @param debug            debug logging
  */
 public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String ownerName, String portPrefix,
-                          long memoryMiB, Duration stopGrace, int maxMessageBytes, boolean debug) {
+                          long memoryMiB, long pidsMax, Duration stopGrace, int maxMessageBytes, boolean debug) {
 
     public static final int DEFAULT_PORT = 55436;
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
     public static AgentConfig defaults() {
         return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
-                Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, Duration.ofSeconds(10),
+                Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, 2048, Duration.ofSeconds(10),
                 DEFAULT_MAX_MESSAGE_BYTES, false);
     }
 
     public AgentConfig withPort(int value) {
-        return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, stopGrace,
+        return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
                 maxMessageBytes, debug);
     }
 
@@ -43,7 +44,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
     }
 
     public AgentConfig withStateDir(Path value) {
-        return new AgentConfig(port, libvirtUri, value, imageDir, bridge, ownerName, portPrefix, memoryMiB, stopGrace,
+        return new AgentConfig(port, libvirtUri, value, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
                 maxMessageBytes, debug);
     }
 }

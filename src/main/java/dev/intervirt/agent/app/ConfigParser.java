@@ -27,6 +27,7 @@ public final class ConfigParser {
         SETTINGS.put("--owner-name", "INTERVIRT_OWNER_NAME");
         SETTINGS.put("--port-prefix", "INTERVIRT_PORT_PREFIX");
         SETTINGS.put("--memory-mib", "INTERVIRT_MEMORY_MIB");
+        SETTINGS.put("--pids-max", "INTERVIRT_PIDS_MAX");
         SETTINGS.put("--stop-grace-seconds", "INTERVIRT_STOP_GRACE_SECONDS");
         SETTINGS.put("--max-message-bytes", "INTERVIRT_MAX_MESSAGE_BYTES");
         SETTINGS.put("--debug", "INTERVIRT_DEBUG");
@@ -45,6 +46,7 @@ public final class ConfigParser {
                                         (INTERVIRT_OWNER_NAME, default intervirt)
               --port-prefix NAME        prefix of containers' host-side interfaces (INTERVIRT_PORT_PREFIX, default ivc)
               --memory-mib N            memory limit per container (INTERVIRT_MEMORY_MIB, default 512)
+              --pids-max N              process limit per container (INTERVIRT_PIDS_MAX, default 2048)
               --stop-grace-seconds N    graceful stop before a hard stop (INTERVIRT_STOP_GRACE_SECONDS, default 10)
               --max-message-bytes N     largest accepted message (INTERVIRT_MAX_MESSAGE_BYTES, default 65536)
               --debug                   debug logging (INTERVIRT_DEBUG=true)
@@ -104,10 +106,11 @@ public final class ConfigParser {
         String owner = name(values, "--owner-name", d.ownerName(), 24);
         String portPrefix = name(values, "--port-prefix", d.portPrefix(), 5);
         long memory = intValue(values, "--memory-mib", (int) d.memoryMiB(), 32, 1 << 20);
+        long pids = intValue(values, "--pids-max", (int) d.pidsMax(), 16, 1 << 22);
         int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 300);
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
-        return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, Duration.ofSeconds(grace),
+        return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, pids, Duration.ofSeconds(grace),
                 maxBytes, debug);
     }
 

@@ -9,6 +9,7 @@ import dev.intervirt.agent.host.LibvirtHypervisor;
 import dev.intervirt.agent.host.NftFirewall;
 import dev.intervirt.agent.host.NsenterNetns;
 import dev.intervirt.agent.host.OverlayRootfs;
+import dev.intervirt.agent.host.PidLimits;
 import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.state.StateStore;
 import dev.intervirt.agent.state.Topology;
@@ -51,6 +52,12 @@ public class HostProducers {
     @Singleton
     HostRoutes routes(AgentConfig config) {
         return new IpHostRoutes(config.bridge());
+    }
+
+    @Produces
+    @Singleton
+    PidLimits pidLimits(AgentConfig config) {
+        return new PidLimits(config.ownerName(), config.pidsMax());
     }
 
     @Produces

@@ -5,6 +5,7 @@ import dev.intervirt.agent.dispatch.Progress;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.host.Hypervisor.DomainSpec;
 import dev.intervirt.agent.host.OverlayRootfs;
+import dev.intervirt.agent.host.PidLimits;
 import dev.intervirt.agent.host.Undo;
 import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.network.NetworkService;
@@ -34,6 +35,7 @@ public class ContainerService {
     private ImageStore images;
     private NetworkService network;
     private InitPids pids;
+    private PidLimits pidLimits;
     private AgentConfig config;
 
     protected ContainerService() {
@@ -42,13 +44,15 @@ public class ContainerService {
 
     @Inject
     public ContainerService(Topology topology, Hypervisor hypervisor, OverlayRootfs rootfs, ImageStore images,
-                            NetworkService network, InitPids pids, AgentConfig config) {
+                            NetworkService network, InitPids pids, PidLimits pidLimits,
+                            AgentConfig config) {
         this.topology = topology;
         this.hypervisor = hypervisor;
         this.rootfs = rootfs;
         this.images = images;
         this.network = network;
         this.pids = pids;
+        this.pidLimits = pidLimits;
         this.config = config;
     }
 
@@ -96,6 +100,7 @@ public class ContainerService {
                 hypervisor.stop(domain, Duration.ZERO);
             });
             pids.started(id, pid);
+            pidLimits.apply(domain, pid);
             network.configureStarted(c, pid);
             topology.update(c.withRunning(true));
             undo.commit();
@@ -141,6 +146,7 @@ public class ContainerService {
             rootfs.mount(c.id(), images.resolve(c.image()));
             int pid = hypervisor.start(domain);
             pids.started(c.id(), pid);
+            pidLimits.apply(domain, pid);
             network.configureStarted(c, pid);
         } else if (c.running()) {
             int pid = hypervisor.initPid(domain);
@@ -163,6 +169,7 @@ public class ContainerService {
             }
         }
         pids.stopped(c.id());
+        pidLimits.release(domain);
         rootfs.unmount(c.id());
     }
 }

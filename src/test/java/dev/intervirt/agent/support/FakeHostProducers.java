@@ -6,6 +6,7 @@ import dev.intervirt.agent.host.Firewall;
 import dev.intervirt.agent.host.HostRoutes;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.host.OverlayRootfs;
+import dev.intervirt.agent.host.PidLimits;
 import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.state.StateStore;
 import dev.intervirt.agent.state.Topology;
@@ -69,6 +70,17 @@ public class FakeHostProducers {
     @Singleton
     HostRoutes routes() {
         return new FakeHost.FakeRoutes();
+    }
+
+    @Produces
+    @Singleton
+    PidLimits pidLimits() {
+        return new PidLimits("ivcdi", 512) {
+            @Override
+            public void apply(String domain, int initPid) {
+                // the fake hypervisor's "init" is the test JVM: never limit it
+            }
+        };
     }
 
     @Produces

@@ -40,7 +40,7 @@ public final class TestAgent implements AutoCloseable {
 
     /** Starts an agent on the existing test state (for restart tests). */
     public static TestAgent startKeepingState() {
-        AgentConfig c = new AgentConfig(freePort(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256,
+        AgentConfig c = new AgentConfig(freePort(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256, 512,
                 Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true);
         TestAgent agent = new TestAgent(c);
         try {
