@@ -1,0 +1,475 @@
+package dev.intervirt.agent.host;
+
+import dev.intervirt.agent.value.MacAddress;
+import dev.intervirt.agent.value.Protocol;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * {@link Firewall} on nftables: two tables of the agent's own, {@code table bridge <base>} and
+ * {@code table inet <base>}, every rule scoped to one bridge so that two instances (production
+ * {@code intervirt}/{@code ivbr0} and a test's {@code ivtest}/{@code ivtbr9}) never meet.
+ *
+ * <h2>bridge table (layer 2, frames of the container ports)</h2>
+ * <ul>
+ * <li>{@code ports}: the port names this firewall governs. Frames from a governed port must be
+ * ARP/IPv4/IPv6 (no VLAN tags or other ethertypes that would slip past the address checks) and
+ * carry the registered MAC (frame and ARP sender), IPv4 (IP source and ARP sender) and IPv6
+ * source ({@code fe80::/10} excepted, NDP needs it). Router advertisements, redirects and DHCP
+ * server replies from ports are dropped. {@link #removePort} keeps the name governed, so a
+ * deregistered port is closed, not open.</li>
+ * <li>{@code links}: {@code iifname . oifname} pairs (both directions) that may exchange
+ * frames; every other frame between two ports, or between a governed and any other port, is
+ * dropped. Accepted frames get {@link #BRIDGED_MARK} so that, should {@code br_netfilter} be
+ * active ({@code net.bridge.bridge-nf-call-iptables=1}), the inet forward chain can tell these
+ * bridged packets from routed bridge→bridge packets (the gateway bypass) instead of dropping
+ * all container traffic.</li>
+ * <li>Where the kernel has {@code nft_meta_bridge} ({@code CONFIG_NFT_BRIDGE_META}; Debian
+ * kernels do, some CI kernels do not), frames of ports of this bridge that are not governed
+ * are dropped as well ({@code meta ibrname}). Without it, register a port with
+ * {@link #addPort} before the container starts (names are stable, so that is possible).</li>
+ * </ul>
+ *
+ * <h2>inet table (routed traffic)</h2>
+ * <ul>
+ * <li>input from the bridge: established/related and the neighbour solicitations and
+ * advertisements needed to resolve the gateways; nothing else (no agent port, no guest
+ * service).</li>
+ * <li>forward from the bridge: never back into the bridge (gateway bypass); replies of port
+ * forwards ({@code ct status dnat}); sources in {@code internet4}/{@code internet6} (checked on
+ * every packet, so revoking internet access cuts established flows too); nothing else.
+ * Forward into the bridge: port forwards, and established/related traffic of containers that
+ * have internet access; no other new connection reaches a container from outside.</li>
+ * <li>nat: {@code port_forwards} map ({@code inet_proto . inet_service : ipv4_addr .
+ * inet_service}) applied in prerouting for traffic to a local address arriving on any interface
+ * but the bridge, and in output for the guest's own traffic (its loopback included); the
+ * agent's TCP port is never forwarded. Postrouting SNATs forwarded connections to the gateway
+ * address {@value #GATEWAY_IPV4} (containers without default route can answer) and masquerades
+ * internet sources leaving through any other interface.</li>
+ * </ul>
+ *
+ * <p>Every mutator is one {@code nft -f -} transaction of element additions/deletions,
+ * idempotent: deletions first add the element in the same transaction (nft 1.0.6 has no
+ * {@code destroy}), except for the forward map, whose value is unknown on removal (there an
+ * absent element is recognised by nft's "No such file or directory").
+ *
+ * <p>Loopback forwards need {@code route_localnet} on the bridge: {@link #install()} sets
+ * {@code net.ipv4.conf.<bridge>.route_localnet=1} when the bridge exists, deliberately not
+ * {@code conf.all}, which would make 127.0.0.0/8 routable from every interface of the guest
+ * (services bound to 127.0.0.1 reachable from the LAN, cf. CVE-2020-8558). Call
+ * {@link #install()} again after the bridge was (re)created.
+ */
+public final class NftFirewall implements Firewall {
+
+    public static final String DEFAULT_TABLE = "intervirt";
+    public static final String GATEWAY_IPV4 = "169.254.0.1";
+    /** Packet mark bit given to frames bridged between linked ports (see class comment). */
+    public static final int BRIDGED_MARK = 0x00100000;
+
+    private static final System.Logger LOG = System.getLogger(NftFirewall.class.getName());
+    private static final List<String> NFT_COMMAND = List.of("nft", "-f", "-");
+
+    private final String table;
+    private final String bridge;
+    private final String bridgeQuoted;
+    private final int agentPort;
+    private final NftExecutor nft;
+    private final Path procSys;
+    private volatile boolean bridgeMetaSupported;
+
+    /** Production instance: tables {@value #DEFAULT_TABLE}. */
+    public NftFirewall(String bridge, int agentPort) {
+        this(DEFAULT_TABLE, bridge, agentPort);
+    }
+
+    public NftFirewall(String tableBase, String bridge, int agentPort) {
+        this(tableBase, bridge, agentPort, NftExecutor.local(), Path.of("/proc/sys"));
+    }
+
+    NftFirewall(String tableBase, String bridge, int agentPort, NftExecutor nft, Path procSys) {
+        this.table = NftValues.table(tableBase);
+        this.bridge = NftValues.ifname(bridge);
+        this.bridgeQuoted = NftValues.quotedIfname(bridge);
+        this.agentPort = NftValues.port(agentPort, "agent port");
+        this.nft = Objects.requireNonNull(nft);
+        this.procSys = procSys;
+    }
+
+    public String table() {
+        return table;
+    }
+
+    public String bridge() {
+        return bridge;
+    }
+
+    /** Whether the last {@link #install()} could add the {@code meta ibrname} rules. */
+    public boolean bridgeMetaSupported() {
+        return bridgeMetaSupported;
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    @Override
+    public void install() {
+        ProcessRunner.Result probe = nft.run(bridgeMetaProbeScript());
+        if (probe.ok()) {
+            bridgeMetaSupported = true;
+        } else if (probe.stderr().contains("Operation not supported")) {
+            bridgeMetaSupported = false;
+            LOG.log(System.Logger.Level.INFO, "nftables bridge meta (meta ibrname) unsupported by this kernel;"
+                    + " unregistered ports of {0} are not filtered at layer 2", bridge);
+        } else {
+            throw failure(probe);
+        }
+        check(nft.run(installScript(bridgeMetaSupported)));
+        enableRouteLocalnet();
+    }
+
+    @Override
+    public void uninstall() {
+        check(nft.run(uninstallScript()));
+    }
+
+    @Override
+    public void flushElements() {
+        check(nft.run(flushScript()));
+    }
+
+    // ------------------------------------------------------------------ mutators
+
+    @Override
+    public void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+        check(nft.run(addPortScript(port, mac, ipv4, ipv6)));
+    }
+
+    @Override
+    public void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+        check(nft.run(removePortScript(port, mac, ipv4, ipv6)));
+    }
+
+    @Override
+    public void link(String portA, String portB) {
+        check(nft.run(linkScript(portA, portB)));
+    }
+
+    @Override
+    public void unlink(String portA, String portB) {
+        check(nft.run(unlinkScript(portA, portB)));
+    }
+
+    @Override
+    public void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
+        String script = internetScript(ipv4, ipv6, enabled);
+        if (!script.isEmpty()) {
+            check(nft.run(script));
+        }
+    }
+
+    @Override
+    public synchronized void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        ProcessRunner.Result r = nft.run(addForwardScript(protocol, externalPort, target, internalPort));
+        if (!r.ok() && r.stderr().contains("File exists")) {
+            // The key is mapped to another target: replace it atomically.
+            r = nft.run(replaceForwardScript(protocol, externalPort, target, internalPort));
+        }
+        check(r);
+    }
+
+    @Override
+    public synchronized void removeForward(Protocol protocol, int externalPort) {
+        ProcessRunner.Result r = nft.run(removeForwardScript(protocol, externalPort));
+        if (!r.ok() && r.stderr().contains("No such file or directory")) {
+            return; // absent already
+        }
+        check(r);
+    }
+
+    // ------------------------------------------------------------------ scripts (package-private for tests)
+
+    String bridgeMetaProbeScript() {
+        String b = "bridge " + table;
+        return lines(
+                "add table " + b,
+                "add chain " + b + " ibrname_probe",
+                "add rule " + b + " ibrname_probe meta ibrname " + bridgeQuoted + " drop",
+                "delete chain " + b + " ibrname_probe");
+    }
+
+    String installScript(boolean withBridgeMeta) {
+        String b = "bridge " + table;
+        String i = "inet " + table;
+        String br = bridgeQuoted;
+        String mark = String.format("0x%08x", BRIDGED_MARK);
+        StringBuilder s = new StringBuilder(4096);
+        append(s,
+                // ---- layer 2
+                "add table " + b,
+                "add set " + b + " ports { type ifname; }",
+                "add set " + b + " port_macs { type ifname . ether_addr; }",
+                "add set " + b + " port_ipv4 { type ifname . ipv4_addr; }",
+                "add set " + b + " port_ipv6 { type ifname . ipv6_addr; }",
+                "add set " + b + " links { type ifname . ifname; }",
+                "add chain " + b + " prerouting { type filter hook prerouting priority filter; policy accept; }",
+                "add chain " + b + " forward { type filter hook forward priority filter; policy accept; }",
+                "add chain " + b + " port_ingress",
+                "add chain " + b + " port_to_port",
+                "flush chain " + b + " prerouting",
+                "flush chain " + b + " forward",
+                "flush chain " + b + " port_ingress",
+                "flush chain " + b + " port_to_port",
+                "add rule " + b + " prerouting iifname @ports jump port_ingress");
+        if (withBridgeMeta) {
+            append(s, "add rule " + b + " prerouting meta ibrname " + br + " drop");
+        }
+        append(s,
+                "add rule " + b + " forward iifname @ports jump port_to_port",
+                "add rule " + b + " forward oifname @ports jump port_to_port");
+        if (withBridgeMeta) {
+            append(s, "add rule " + b + " forward meta ibrname " + br + " drop");
+        }
+        append(s,
+                "add rule " + b + " port_ingress ether type != { arp, ip, ip6 } drop",
+                "add rule " + b + " port_ingress iifname . ether saddr != @port_macs drop",
+                "add rule " + b + " port_ingress arp htype != 1 drop",
+                "add rule " + b + " port_ingress arp ptype != ip drop",
+                "add rule " + b + " port_ingress iifname . arp saddr ether != @port_macs drop",
+                "add rule " + b + " port_ingress iifname . arp saddr ip != @port_ipv4 drop",
+                "add rule " + b + " port_ingress iifname . ip saddr != @port_ipv4 drop",
+                "add rule " + b + " port_ingress ip6 saddr != fe80::/10 iifname . ip6 saddr != @port_ipv6 drop",
+                "add rule " + b + " port_ingress icmpv6 type { nd-router-advert, nd-redirect } drop",
+                "add rule " + b + " port_ingress udp sport { 67, 547 } drop",
+                "add rule " + b + " port_ingress accept",
+                "add rule " + b + " port_to_port iifname . oifname @links meta mark set meta mark | " + mark + " accept",
+                "add rule " + b + " port_to_port drop",
+                // ---- layer 3
+                "add table " + i,
+                "add set " + i + " internet4 { type ipv4_addr; }",
+                "add set " + i + " internet6 { type ipv6_addr; }",
+                "add map " + i + " port_forwards { type inet_proto . inet_service : ipv4_addr . inet_service; }",
+                "add chain " + i + " input { type filter hook input priority filter; policy accept; }",
+                "add chain " + i + " forward { type filter hook forward priority filter; policy accept; }",
+                "add chain " + i + " nat_prerouting { type nat hook prerouting priority dstnat; policy accept; }",
+                "add chain " + i + " nat_output { type nat hook output priority -100; policy accept; }",
+                "add chain " + i + " nat_postrouting { type nat hook postrouting priority srcnat; policy accept; }",
+                "add chain " + i + " container_to_guest",
+                "add chain " + i + " routed_from_containers",
+                "add chain " + i + " routed_to_containers",
+                "add chain " + i + " port_forwarding",
+                "flush chain " + i + " input",
+                "flush chain " + i + " forward",
+                "flush chain " + i + " nat_prerouting",
+                "flush chain " + i + " nat_output",
+                "flush chain " + i + " nat_postrouting",
+                "flush chain " + i + " container_to_guest",
+                "flush chain " + i + " routed_from_containers",
+                "flush chain " + i + " routed_to_containers",
+                "flush chain " + i + " port_forwarding",
+                "add rule " + i + " input iifname " + br + " jump container_to_guest",
+                "add rule " + i + " container_to_guest ct state established,related accept",
+                "add rule " + i + " container_to_guest icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
+                "add rule " + i + " container_to_guest drop",
+                "add rule " + i + " forward iifname " + br + " jump routed_from_containers",
+                "add rule " + i + " forward oifname " + br + " jump routed_to_containers",
+                "add rule " + i + " routed_from_containers oifname " + br + " meta mark & " + mark + " == " + mark + " accept",
+                "add rule " + i + " routed_from_containers oifname " + br + " drop",
+                "add rule " + i + " routed_from_containers ct status dnat accept",
+                "add rule " + i + " routed_from_containers ip saddr @internet4 accept",
+                "add rule " + i + " routed_from_containers ip6 saddr @internet6 accept",
+                "add rule " + i + " routed_from_containers drop",
+                "add rule " + i + " routed_to_containers ct status dnat accept",
+                "add rule " + i + " routed_to_containers ct state established,related ip daddr @internet4 accept",
+                "add rule " + i + " routed_to_containers ct state established,related ip6 daddr @internet6 accept",
+                "add rule " + i + " routed_to_containers drop",
+                "add rule " + i + " nat_prerouting iifname != " + br + " jump port_forwarding",
+                "add rule " + i + " nat_output jump port_forwarding",
+                "add rule " + i + " port_forwarding tcp dport " + agentPort + " return",
+                "add rule " + i + " port_forwarding fib daddr type local dnat ip to meta l4proto . th dport map @port_forwards",
+                "add rule " + i + " nat_postrouting oifname " + br + " ct status dnat snat ip to " + GATEWAY_IPV4,
+                "add rule " + i + " nat_postrouting oifname != " + br + " ip saddr @internet4 masquerade",
+                "add rule " + i + " nat_postrouting oifname != " + br + " ip6 saddr @internet6 masquerade");
+        return s.toString();
+    }
+
+    String uninstallScript() {
+        return lines(
+                "add table bridge " + table,
+                "delete table bridge " + table,
+                "add table inet " + table,
+                "delete table inet " + table);
+    }
+
+    String flushScript() {
+        String b = "bridge " + table;
+        String i = "inet " + table;
+        return lines(
+                "flush set " + b + " ports",
+                "flush set " + b + " port_macs",
+                "flush set " + b + " port_ipv4",
+                "flush set " + b + " port_ipv6",
+                "flush set " + b + " links",
+                "flush set " + i + " internet4",
+                "flush set " + i + " internet6",
+                "flush map " + i + " port_forwards");
+    }
+
+    String addPortScript(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+        String p = NftValues.quotedIfname(port);
+        String b = "bridge " + table;
+        StringBuilder s = new StringBuilder(256);
+        append(s, "add element " + b + " ports { " + p + " }");
+        for (String element : portElements(port, mac, ipv4, ipv6)) {
+            append(s, "add element " + element);
+        }
+        return s.toString();
+    }
+
+    String removePortScript(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+        StringBuilder s = new StringBuilder(256);
+        List<String> elements = portElements(port, mac, ipv4, ipv6);
+        for (String element : elements) {
+            append(s, "add element " + element);
+        }
+        for (String element : elements) {
+            append(s, "delete element " + element);
+        }
+        return s.toString();
+    }
+
+    /** "bridge T set { element }" for each non-null address of the port (mac is required). */
+    private List<String> portElements(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+        String p = NftValues.quotedIfname(port);
+        String b = "bridge " + table;
+        java.util.ArrayList<String> out = new java.util.ArrayList<>(3);
+        out.add(b + " port_macs { " + p + " . " + NftValues.mac(mac) + " }");
+        if (ipv4 != null) {
+            out.add(b + " port_ipv4 { " + p + " . " + NftValues.ipv4(ipv4) + " }");
+        }
+        if (ipv6 != null) {
+            out.add(b + " port_ipv6 { " + p + " . " + NftValues.ipv6(ipv6) + " }");
+        }
+        return out;
+    }
+
+    String linkScript(String portA, String portB) {
+        return "add element " + linkElements(portA, portB) + "\n";
+    }
+
+    String unlinkScript(String portA, String portB) {
+        String e = linkElements(portA, portB);
+        return lines("add element " + e, "delete element " + e);
+    }
+
+    private String linkElements(String portA, String portB) {
+        String a = NftValues.quotedIfname(portA);
+        String b = NftValues.quotedIfname(portB);
+        if (a.equals(b)) {
+            throw new IllegalArgumentException("cannot link a port to itself: " + portA);
+        }
+        return "bridge " + table + " links { " + a + " . " + b + ", " + b + " . " + a + " }";
+    }
+
+    String internetScript(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
+        String i = "inet " + table;
+        java.util.ArrayList<String> elements = new java.util.ArrayList<>(2);
+        if (ipv4 != null) {
+            elements.add(i + " internet4 { " + NftValues.ipv4(ipv4) + " }");
+        }
+        if (ipv6 != null) {
+            elements.add(i + " internet6 { " + NftValues.ipv6(ipv6) + " }");
+        }
+        StringBuilder s = new StringBuilder(128);
+        for (String e : elements) {
+            append(s, "add element " + e);
+        }
+        if (!enabled) {
+            for (String e : elements) {
+                append(s, "delete element " + e);
+            }
+        }
+        return s.toString();
+    }
+
+    String addForwardScript(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        return "add element " + forwardElement(protocol, externalPort, target, internalPort) + "\n";
+    }
+
+    String replaceForwardScript(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        return lines(
+                "delete element " + forwardKey(protocol, externalPort),
+                "add element " + forwardElement(protocol, externalPort, target, internalPort));
+    }
+
+    String removeForwardScript(Protocol protocol, int externalPort) {
+        return "delete element " + forwardKey(protocol, externalPort) + "\n";
+    }
+
+    private String forwardKey(Protocol protocol, int externalPort) {
+        return "inet " + table + " port_forwards { " + forwardKeyText(protocol, externalPort) + " }";
+    }
+
+    private String forwardElement(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        String key = forwardKeyText(protocol, externalPort);
+        if (protocol == Protocol.TCP && externalPort == agentPort) {
+            throw new IllegalArgumentException("TCP port " + agentPort + " is the agent's own port and cannot be forwarded");
+        }
+        return "inet " + table + " port_forwards { " + key + " : " + NftValues.ipv4(target) + " . "
+                + NftValues.port(internalPort, "internal port") + " }";
+    }
+
+    private static String forwardKeyText(Protocol protocol, int externalPort) {
+        Objects.requireNonNull(protocol, "protocol");
+        return protocol.wireName() + " . " + NftValues.port(externalPort, "external port");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void enableRouteLocalnet() {
+        if (procSys == null) {
+            return;
+        }
+        Path file = procSys.resolve("net/ipv4/conf").resolve(bridge).resolve("route_localnet");
+        try {
+            Files.writeString(file, "1");
+        } catch (NoSuchFileException e) {
+            LOG.log(System.Logger.Level.WARNING, "bridge {0} does not exist yet: forwards from the guest"
+                    + " loopback need install() again once it does", bridge);
+        } catch (IOException e) {
+            throw new CommandFailedException(List.of("write", file.toString()), -1, e.toString());
+        }
+    }
+
+    private static void check(ProcessRunner.Result r) {
+        if (!r.ok()) {
+            throw failure(r);
+        }
+    }
+
+    private static CommandFailedException failure(ProcessRunner.Result r) {
+        return new CommandFailedException(NFT_COMMAND, r.exitCode(), r.stderr().isBlank() ? r.stdout() : r.stderr());
+    }
+
+    private static void append(StringBuilder s, String... lines) {
+        for (String line : lines) {
+            s.append(line).append('\n');
+        }
+    }
+
+    private static String lines(String... lines) {
+        StringBuilder s = new StringBuilder(256);
+        append(s, lines);
+        return s.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "NftFirewall[table=" + table + ", bridge=" + bridge + ", agentPort=" + agentPort + "]";
+    }
+}
