@@ -1,0 +1,60 @@
+package dev.intervirt.agent.host;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * {@link HostRoutes} with iproute2: {@code ip route replace ADDR/32 dev BRIDGE} and
+ * {@code ip -6 route replace ADDR/128 dev BRIDGE}; removal is {@code ip route del … dev BRIDGE}
+ * (only a route through this bridge is ever removed) and an absent route ("No such process")
+ * is not an error. One process per call.
+ */
+public final class IpHostRoutes implements HostRoutes {
+
+    private static final long TIMEOUT_SECONDS = 30;
+
+    private final String bridge;
+    private final List<String> prefix;
+
+    public IpHostRoutes(String bridge) {
+        this(bridge, List.of());
+    }
+
+    /** {@code prefix} is put before {@code ip}, e.g. {@code ip netns exec NAME} (tests). */
+    IpHostRoutes(String bridge, List<String> prefix) {
+        this.bridge = NftValues.ifname(bridge);
+        this.prefix = List.copyOf(prefix);
+    }
+
+    @Override
+    public void add(InetAddress address) {
+        List<String> cmd = command("replace", address);
+        ProcessRunner.run(cmd);
+    }
+
+    @Override
+    public void remove(InetAddress address) {
+        List<String> cmd = command("del", address);
+        ProcessRunner.Result r = ProcessRunner.exec(cmd, null, TIMEOUT_SECONDS);
+        if (!r.ok() && !r.stderr().contains("No such process")) {
+            throw new CommandFailedException(cmd, r.exitCode(), r.stderr());
+        }
+    }
+
+    List<String> command(String verb, InetAddress address) {
+        Objects.requireNonNull(address, "address");
+        List<String> cmd = new ArrayList<>(prefix);
+        if (address instanceof Inet4Address a) {
+            cmd.addAll(List.of("ip", "-4", "route", verb, NftValues.ipv4(a) + "/32", "dev", bridge));
+        } else if (address instanceof Inet6Address a) {
+            cmd.addAll(List.of("ip", "-6", "route", verb, NftValues.ipv6(a) + "/128", "dev", bridge));
+        } else {
+            throw new IllegalArgumentException("unsupported address type: " + address.getClass());
+        }
+        return cmd;
+    }
+}
