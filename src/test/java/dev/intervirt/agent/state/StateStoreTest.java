@@ -1,0 +1,122 @@
+package dev.intervirt.agent.state;
+
+import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.protocol.ErrorCode;
+import dev.intervirt.agent.state.StoredTopology.StoredContainer;
+import dev.intervirt.agent.state.StoredTopology.StoredForward;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class StateStoreTest {
+
+    @TempDir
+    Path dir;
+
+    static StoredTopology sample() {
+        return new StoredTopology(StoredTopology.CURRENT_VERSION, 4,
+                List.of(new StoredContainer("computer-1", "ivc1", "0a:00:00:00:00:01", "192.168.0.1", "fd00:0:0:0:0:0:0:1",
+                                false, "debian/13", true),
+                        new StoredContainer("computer-2", "ivc3", "0a:00:00:00:00:02", "192.168.0.2", "fd00:0:0:0:0:0:0:2",
+                                true, "debian/trixie", false)),
+                List.of(new Link("computer-1", "computer-2")),
+                List.of(new StoredForward("tcp", 8080, "computer-1", 80)));
+    }
+
+    @Test
+    void missingFileIsEmpty() {
+        StoredTopology t = new StateStore(dir).load();
+        assertEquals(StoredTopology.empty(), t);
+        assertEquals(List.of(), t.containers());
+        assertEquals(1, t.nextSlot());
+    }
+
+    @Test
+    void saveAndLoad() {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        assertEquals(dir.resolve("topology.json"), store.file());
+        assertEquals(sample(), new StateStore(dir).load());
+    }
+
+    @Test
+    void saveCreatesTheDirectory() {
+        Path nested = dir.resolve("a/b/c");
+        new StateStore(nested).save(sample());
+        assertTrue(Files.isRegularFile(nested.resolve("topology.json")));
+        assertEquals(sample(), new StateStore(nested).load());
+    }
+
+    @Test
+    void saveReplacesTheWholeFile() {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        store.save(StoredTopology.empty());
+        assertEquals(StoredTopology.empty(), store.load());
+        assertFalse(Files.exists(dir.resolve("topology.json.tmp")));
+    }
+
+    @Test
+    void corruptFileIsAGuestError() throws Exception {
+        Files.writeString(dir.resolve("topology.json"), "{ not json");
+        AgentException e = assertThrows(AgentException.class, () -> new StateStore(dir).load());
+        assertEquals(ErrorCode.GUEST, e.code());
+        assertTrue(e.getMessage().contains("topology.json"), e.getMessage());
+    }
+
+    @Test
+    void failedSaveKeepsTheOldFile() throws Exception {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        String before = Files.readString(store.file());
+        Files.createDirectories(dir.resolve("topology.json.tmp"));
+        AgentException e = assertThrows(AgentException.class, () -> store.save(StoredTopology.empty()));
+        assertEquals(ErrorCode.GUEST, e.code());
+        assertEquals(before, Files.readString(store.file()));
+        assertEquals(sample(), store.load());
+    }
+
+    @Test
+    void topologyIgnoresDanglingLinksAndForwards() {
+        StoredTopology withDangling = new StoredTopology(StoredTopology.CURRENT_VERSION, 2,
+                List.of(new StoredContainer("computer-1", "ivc1", "0a:00:00:00:00:01", "192.168.0.1", "fd00::1", false,
+                        "debian/13", false)),
+                List.of(new Link("computer-1", "computer-gone")),
+                List.of(new StoredForward("tcp", 8080, "computer-gone", 80), new StoredForward("icmp", 1, "computer-1", 1),
+                        new StoredForward("udp", 53, "computer-1", 53)));
+        new StateStore(dir).save(withDangling);
+        Topology t = new Topology(new StateStore(dir), "ivc");
+        assertEquals(1, t.containers().size());
+        assertEquals(List.of(), t.links());
+        assertEquals(1, t.forwards().size());
+        assertEquals("computer-1", t.forwards().get(0).containerId());
+    }
+
+    @Test
+    void topologyRefusesAnInvalidStoredContainer() {
+        StoredTopology bad = new StoredTopology(StoredTopology.CURRENT_VERSION, 2,
+                List.of(new StoredContainer("computer-1", "ivc1", "0a:00:00:00:00:01", "127.0.0.1", "fd00::1", false,
+                        "debian/13", false)), List.of(), List.of());
+        new StateStore(dir).save(bad);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new Topology(new StateStore(dir), "ivc"));
+        assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
+    }
+
+    @Test
+    void newPortNumbersAreAboveEveryStoredOne() {
+        StoredTopology stale = new StoredTopology(StoredTopology.CURRENT_VERSION, 1,
+                List.of(new StoredContainer("computer-1", "ivc7", "0a:00:00:00:00:01", "192.168.0.1", "fd00::1", false,
+                        "debian/13", false)), List.of(), List.of());
+        new StateStore(dir).save(stale);
+        Topology t = new Topology(new StateStore(dir), "ivc");
+        ContainerRecord r = t.addContainer("computer-2", dev.intervirt.agent.value.MacAddress.parseLoose("a:0:0:0:0:2"),
+                TopologyTest.v4("192.168.0.2"), TopologyTest.v6("fd00::2"), false, TopologyTest.DEBIAN);
+        assertTrue(r.port().matches("ivc[0-9]+"), r.port());
+        assertTrue(Integer.parseInt(r.port().substring(3)) > 7, r.port());
+    }
+}
