@@ -1,5 +1,7 @@
 package dev.intervirt.agent.protocol;
 
+import jakarta.json.bind.annotation.JsonbTransient;
+
 /**
  * One message from the agent. Null fields are left out of the JSON, so the keys are only ever
  * {@code type, refID, error, code, progress, output, status, version}.
@@ -22,7 +24,7 @@ public record Reply(String type, String refID, String error, Integer code, Doubl
 
     /** A progress message of a stream; {@code status} -1 marks "not finished yet". */
     public static Reply progress(String refId, double fraction, String output) {
-        double clamped = Math.max(0.0, Math.min(1.0, fraction));
+        double clamped = Double.isNaN(fraction) ? 0.0 : Math.max(0.0, Math.min(1.0, fraction));
         return new Reply(GENERAL, refId, null, null, clamped, output, -1, null);
     }
 
@@ -34,10 +36,12 @@ public record Reply(String type, String refID, String error, Integer code, Doubl
         return new Reply(VERSION, refId, null, null, null, null, null, version);
     }
 
+    @JsonbTransient
     public boolean isFailure() {
         return code != null && code != 0;
     }
 
+    @JsonbTransient
     public boolean isProgress() {
         return status != null && status == -1;
     }
