@@ -116,6 +116,9 @@ public final class RequestParser {
         if (mac.canonical().equals("ff:ff:ff:ff:ff:ff")) {
             throw invalid("Field \"mac\" is the broadcast address ff:ff:ff:ff:ff:ff, which no network card can use.");
         }
+        if (mac.isGroup() && mac.withGroupBitCleared().isZero()) {
+            throw invalid("Field \"mac\" is " + mac + "; without its group bit it is 00:00:00:00:00:00, which no network card can use.");
+        }
         return mac;
     }
 
