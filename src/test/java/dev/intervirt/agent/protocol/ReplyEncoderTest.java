@@ -143,15 +143,4 @@ class ReplyEncoderTest {
         assertEquals(7, ErrorCode.UNSUPPORTED.wire());
         assertEquals(8, ErrorCode.INVALID.wire());
     }
-
-    @Test
-    void failureAndProgressFlags() {
-        assertTrue(Reply.error(REF, ErrorCode.INVALID, "x").isFailure());
-        assertFalse(Reply.done(REF).isFailure());
-        assertFalse(Reply.progress(REF, 0.5, "x").isFailure());
-        assertTrue(Reply.progress(REF, 0.5, "x").isProgress());
-        assertFalse(Reply.done(REF).isProgress());
-        assertFalse(Reply.version(REF, "1").isProgress());
-        assertFalse(new Reply("General", REF, null, 0, null, null, null, null).isFailure(), "code 0 is success");
-    }
 }
