@@ -74,7 +74,7 @@ public final class AgentServer {
         } catch (DeploymentException e) {
             throw new StartupException("cannot listen on port " + config.port() + ": " + rootCause(e), e);
         }
-        port = server.getPort();
+        port = config.port();
         LOG.info(String.format("listening on ws://0.0.0.0:%d/containerManagement (started in %d ms)", port,
                 (System.nanoTime() - t0) / 1_000_000));
     }

@@ -107,7 +107,8 @@ public final class ConfigParser {
         String portPrefix = name(values, "--port-prefix", d.portPrefix(), 5);
         long memory = intValue(values, "--memory-mib", (int) d.memoryMiB(), 32, 1 << 20);
         long pids = intValue(values, "--pids-max", (int) d.pidsMax(), 16, 1 << 22);
-        int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 300);
+        // At most 12 s: a stop must be answered within the client's 15 s (hard stop ~0.3 s).
+        int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 12);
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
         return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, pids, Duration.ofSeconds(grace),

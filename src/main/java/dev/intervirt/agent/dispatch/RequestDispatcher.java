@@ -2,6 +2,7 @@ package dev.intervirt.agent.dispatch;
 
 import dev.intervirt.agent.container.ContainerService;
 import dev.intervirt.agent.guest.GuestService;
+import dev.intervirt.agent.host.CommandFailedException;
 import dev.intervirt.agent.network.NetworkService;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
@@ -16,7 +17,7 @@ import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,6 +34,7 @@ public class RequestDispatcher {
 
     private static final Logger LOG = Logger.getLogger(RequestDispatcher.class.getName());
     private static final String FORWARD_KEY = "forward:";
+    private static final int POOL_THREADS = 64;
 
     private ContainerService containers;
     private NetworkService network;
@@ -50,11 +52,16 @@ public class RequestDispatcher {
         this.network = network;
         this.guest = guest;
         AtomicInteger n = new AtomicInteger();
-        this.pool = new ThreadPoolExecutor(0, 256, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "request-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        // Lanes bound the parallelism to the number of busy containers; beyond the pool's
+        // threads requests queue (never rejected, so every request gets its reply).
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(POOL_THREADS, POOL_THREADS, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "request-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        executor.allowCoreThreadTimeOut(true);
+        this.pool = executor;
         this.lanes = new KeyedSerialExecutor(pool);
     }
 
@@ -89,6 +96,10 @@ public class RequestDispatcher {
             replier.send(Reply.error(request.uuid(), e.code(), e.getMessage()));
             log(request, "error " + e.code().wire() + ": " + e.getMessage(), t0);
             LOG.log(Level.FINE, "failure detail", e);
+        } catch (CommandFailedException e) {
+            // A host command (nft, ip, nsenter, mount ...) failed: code 5 with its reason.
+            replier.send(Reply.error(request.uuid(), ErrorCode.COMMAND, e.getMessage()));
+            log(request, "error 5: " + e.getMessage(), t0);
         } catch (RuntimeException | Error e) {
             LOG.log(Level.WARNING, "unexpected failure of " + request.typeName() + " " + request.uuid(), e);
             replier.send(Reply.error(request.uuid(), ErrorCode.GENERIC, "Internal error: " + e));

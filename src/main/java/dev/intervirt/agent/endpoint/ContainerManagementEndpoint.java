@@ -7,6 +7,7 @@ import dev.intervirt.agent.protocol.Inbound;
 import dev.intervirt.agent.protocol.Reply;
 import dev.intervirt.agent.protocol.ReplyEncoder;
 import dev.intervirt.agent.protocol.RequestDecoder;
+import jakarta.enterprise.context.Dependent;
 import jakarta.inject.Inject;
 import jakarta.websocket.CloseReason;
 import jakarta.websocket.OnClose;
@@ -20,7 +21,11 @@ import java.nio.ByteBuffer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-/** The one WebSocket endpoint of the protocol. Frames are decoded by {@link RequestDecoder}. */
+/**
+ * The one WebSocket endpoint of the protocol. Frames are decoded by {@link RequestDecoder}.
+ * {@code @Dependent} makes it a bean in annotated discovery (CDI 4's default), one per session.
+ */
+@Dependent
 @ServerEndpoint(value = "/containerManagement", decoders = RequestDecoder.class, encoders = ReplyEncoder.class)
 public class ContainerManagementEndpoint {
 
@@ -62,7 +67,8 @@ public class ContainerManagementEndpoint {
 
     @OnError
     public void error(Session session, Throwable error) {
-        LOG.log(Level.FINE, "session " + (session == null ? "?" : session.getId()) + ": " + error, error);
+        // Decoding never throws and the dispatcher catches everything: anything here is a bug or I/O.
+        LOG.log(Level.WARNING, "session " + (session == null ? "?" : session.getId()) + ": " + error, error);
     }
 
     @OnClose

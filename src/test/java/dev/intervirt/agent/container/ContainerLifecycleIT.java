@@ -134,7 +134,7 @@ class ContainerLifecycleIT {
     void aFailedDefineRollsBack() {
         // A foreign domain already holds the name: libvirt refuses the definition.
         String domain = agent.domain("computer-9");
-        Path xml = Path.of("/tmp/ivtest-foreign.xml");
+        Path xml = Path.of("/tmp/ivagent-foreign.xml");
         writeForeignDomain(xml, domain);
         ok("virsh", "-c", "lxc:///system", "define", xml.toString());
         try {

@@ -14,7 +14,6 @@ import org.jboss.shrinkwrap.api.ShrinkWrap;
 import org.jboss.shrinkwrap.api.asset.EmptyAsset;
 import org.jboss.shrinkwrap.api.spec.JavaArchive;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -52,12 +51,13 @@ class EndpointCdiTest {
                 .addAsManifestResource(EmptyAsset.INSTANCE, "beans.xml");
     }
 
-    @BeforeEach
-    void startServer() throws Exception {
+    private static synchronized void startServer() throws Exception {
         if (server == null) {
-            server = new Server("127.0.0.1", -1, "/", Map.of(), ContainerManagementEndpoint.class);
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+                port = probe.getLocalPort();
+            }
+            server = new Server("127.0.0.1", port, "/", Map.of(), ContainerManagementEndpoint.class);
             server.start();
-            port = server.getPort();
         }
     }
 
@@ -69,7 +69,13 @@ class EndpointCdiTest {
         }
     }
 
+    /** Starts the server on first use: inside the Arquillian container, where CDI is up. */
     private static AgentClient client() {
+        try {
+            startServer();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
         return AgentClient.connect(port);
     }
 

@@ -132,13 +132,18 @@ public final class FakeHost {
         @Override
         public void link(String a, String b) {
             calls.add("link " + a + " " + b);
-            links.add(a + "-" + b);
+            links.add(pair(a, b));
         }
 
         @Override
         public void unlink(String a, String b) {
             calls.add("unlink " + a + " " + b);
-            links.remove(a + "-" + b);
+            links.remove(pair(a, b));
+        }
+
+        /** Links are undirected: one key for both orders. */
+        private static String pair(String a, String b) {
+            return a.compareTo(b) < 0 ? a + "-" + b : b + "-" + a;
         }
 
         @Override

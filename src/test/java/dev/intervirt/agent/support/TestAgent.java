@@ -12,13 +12,13 @@ import java.util.List;
 
 /**
  * A real agent in the test JVM, on real libvirt and nftables, with host objects named for
- * tests only (owner "ivtest": network, tables and domain prefix; ports "ivx*"; bridge
+ * tests only (owner "ivagent": network, tables and domain prefix; ports "ivx*"; bridge
  * ivxbr0; state under /var/lib/intervirt-test), so it never touches a production agent's.
  * Leftovers of an earlier run are removed before start and everything is removed after.
  */
 public final class TestAgent implements AutoCloseable {
 
-    public static final String OWNER = "ivtest";
+    public static final String OWNER = "ivagent";
     public static final String PORT_PREFIX = "ivx";
     public static final String BRIDGE = "ivxbr0";
     public static final Path STATE_DIR = Path.of("/var/lib/intervirt-test");
