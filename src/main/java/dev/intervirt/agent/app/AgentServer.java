@@ -30,6 +30,18 @@ public final class AgentServer {
         }
     }
 
+    /** Every CDI bean of the standalone agent. */
+    static final Class<?>[] BEAN_CLASSES = {
+            HostProducers.class,
+            dev.intervirt.agent.endpoint.ContainerManagementEndpoint.class,
+            dev.intervirt.agent.dispatch.RequestDispatcher.class,
+            dev.intervirt.agent.container.ContainerService.class,
+            dev.intervirt.agent.container.InitPids.class,
+            dev.intervirt.agent.network.NetworkService.class,
+            dev.intervirt.agent.guest.GuestService.class,
+            Reconciler.class,
+    };
+
     private final AgentConfig config;
     private WeldContainer weld;
     private Server server;
@@ -48,15 +60,9 @@ public final class AgentServer {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
         AgentRuntime.configure(config);
-        // Only the agent's own classes are beans: scanning a shaded jar costs seconds.
-        weld = new Weld("intervirt-agent").disableDiscovery().addPackages(true, AgentServer.class.getPackage(),
-                        dev.intervirt.agent.endpoint.ContainerManagementEndpoint.class.getPackage(),
-                        dev.intervirt.agent.dispatch.RequestDispatcher.class.getPackage(),
-                        dev.intervirt.agent.container.ContainerService.class.getPackage(),
-                        dev.intervirt.agent.network.NetworkService.class.getPackage(),
-                        dev.intervirt.agent.guest.GuestService.class.getPackage(),
-                        dev.intervirt.agent.state.Reconciler.class.getPackage(),
-                        dev.intervirt.agent.protocol.RequestDecoder.class.getPackage())
+        // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans
+        // miss classes when a package is split over several class path entries).
+        weld = new Weld("intervirt-agent").disableDiscovery().addBeanClasses(BEAN_CLASSES)
                 .property("org.jboss.weld.construction.relaxed", true)
                 .initialize();
         try {

@@ -25,6 +25,8 @@ import java.util.logging.Logger;
 public class LibvirtHypervisor implements Hypervisor {
 
     private static final Logger LOG = Logger.getLogger(LibvirtHypervisor.class.getName());
+    private static final Duration POWEROFF_RESEND = Duration.ofMillis(500);
+
     private final String uri;
     private final String network;
     private final String bridge;
@@ -171,9 +173,12 @@ public class LibvirtHypervisor implements Hypervisor {
             return true;
         }
         int init = initPid(name);
-        if (!grace.isZero()) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (System.nanoTime() < deadline) {
+            // Repeated: an init that has just been exec'd may not handle the signal yet.
             signal("-RTMIN+4", init);
-            if (awaitStopped(name, grace)) {
+            long slice = Math.min(POWEROFF_RESEND.toNanos(), deadline - System.nanoTime());
+            if (awaitStopped(name, Duration.ofNanos(Math.max(0, slice)))) {
                 return true;
             }
         }
