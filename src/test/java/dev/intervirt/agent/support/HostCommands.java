@@ -65,6 +65,25 @@ public final class HostCommands {
         return ProcessRunner.exec(argv, null, 60);
     }
 
+    /** Starts a long-running command inside the container (e.g. a listener); the caller stops it. */
+    public static Process startInside(String domain, String... command) {
+        List<String> argv = new ArrayList<>(List.of("nsenter", "-t", Integer.toString(initPid(domain)), "-n", "-m", "-p",
+                "-u", "-i"));
+        argv.addAll(List.of(command));
+        try {
+            return new ProcessBuilder(argv).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new AssertionError("cannot start " + argv + ": " + e);
+        }
+    }
+
+    /** Runs a command in a network namespace made with {@code ip netns add}. */
+    public static ProcessRunner.Result inNetns(String netns, String... command) {
+        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", netns));
+        argv.addAll(List.of(command));
+        return ProcessRunner.exec(argv, null, 60);
+    }
+
     public static boolean linkExists(String name) {
         return sh("ip", "link", "show", "dev", name).ok();
     }
