@@ -1,29 +1,82 @@
 package dev.intervirt.agent.host;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Runs one nft script as one atomic transaction ({@code nft -f -}, the script on stdin) and
- * returns the result whatever the exit code. Replaceable so that unit tests can capture the
- * scripts and integration tests can aim at another network namespace.
+ * Where the firewall's tables live: runs one nft script as one atomic transaction
+ * ({@code nft -f -}, the script on stdin) and sets the few sysctls the firewall needs, both in
+ * the same network namespace. Replaceable so that unit tests can capture the scripts and
+ * integration tests can run a whole "guest" inside a network namespace of its own.
  */
-@FunctionalInterface
 interface NftExecutor {
 
     long TIMEOUT_SECONDS = 30;
 
+    /** Runs the script; returns the result whatever the exit code. */
     ProcessRunner.Result run(String script);
 
-    /** {@code nft -f -} in the agent's own network namespace. */
+    /**
+     * Sets {@code /proc/sys/<path>} to {@code value}; {@code path} uses '/' separators (interface
+     * names may contain dots). Returns false when the entry does not exist (e.g. no such
+     * interface yet); throws on any other failure.
+     */
+    boolean sysctl(String path, String value);
+
+    /** The agent's own network namespace: {@code nft -f -} and direct writes to /proc/sys. */
     static NftExecutor local() {
-        return script -> ProcessRunner.exec(List.of("nft", "-f", "-"), script, TIMEOUT_SECONDS);
+        return new NftExecutor() {
+            @Override
+            public ProcessRunner.Result run(String script) {
+                return ProcessRunner.exec(List.of("nft", "-f", "-"), script, TIMEOUT_SECONDS);
+            }
+
+            @Override
+            public boolean sysctl(String path, String value) {
+                Path file = Path.of("/proc/sys").resolve(path);
+                try {
+                    Files.writeString(file, value);
+                    return true;
+                } catch (NoSuchFileException e) {
+                    return false;
+                } catch (IOException e) {
+                    throw new CommandFailedException(List.of("write", file.toString()), -1, e.toString());
+                }
+            }
+        };
     }
 
-    /** {@code prefix... nft -f -}, e.g. {@code ip netns exec NAME} (tests). */
+    /** Every command behind {@code prefix}, e.g. {@code ip netns exec NAME} (tests). */
     static NftExecutor withPrefix(List<String> prefix) {
-        List<String> command = new java.util.ArrayList<>(prefix);
-        command.addAll(List.of("nft", "-f", "-"));
-        List<String> fixed = List.copyOf(command);
-        return script -> ProcessRunner.exec(fixed, script, TIMEOUT_SECONDS);
+        List<String> nft = concat(prefix, List.of("nft", "-f", "-"));
+        return new NftExecutor() {
+            @Override
+            public ProcessRunner.Result run(String script) {
+                return ProcessRunner.exec(nft, script, TIMEOUT_SECONDS);
+            }
+
+            @Override
+            public boolean sysctl(String path, String value) {
+                List<String> cmd = concat(prefix, List.of("sysctl", "-q", "-w", path + "=" + value));
+                ProcessRunner.Result r = ProcessRunner.exec(cmd, null, TIMEOUT_SECONDS);
+                if (r.ok()) {
+                    return true;
+                }
+                if (r.stderr().contains("No such file")) {
+                    return false;
+                }
+                throw new CommandFailedException(cmd, r.exitCode(), r.stderr());
+            }
+        };
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return List.copyOf(out);
     }
 }

@@ -3,12 +3,8 @@ package dev.intervirt.agent.host;
 import dev.intervirt.agent.value.MacAddress;
 import dev.intervirt.agent.value.Protocol;
 
-import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 
@@ -81,7 +77,6 @@ public final class NftFirewall implements Firewall {
     private final String bridgeQuoted;
     private final int agentPort;
     private final NftExecutor nft;
-    private final Path procSys;
     private volatile boolean bridgeMetaSupported;
 
     /** Production instance: tables {@value #DEFAULT_TABLE}. */
@@ -90,16 +85,15 @@ public final class NftFirewall implements Firewall {
     }
 
     public NftFirewall(String tableBase, String bridge, int agentPort) {
-        this(tableBase, bridge, agentPort, NftExecutor.local(), Path.of("/proc/sys"));
+        this(tableBase, bridge, agentPort, NftExecutor.local());
     }
 
-    NftFirewall(String tableBase, String bridge, int agentPort, NftExecutor nft, Path procSys) {
+    NftFirewall(String tableBase, String bridge, int agentPort, NftExecutor nft) {
         this.table = NftValues.table(tableBase);
         this.bridge = NftValues.ifname(bridge);
         this.bridgeQuoted = NftValues.quotedIfname(bridge);
         this.agentPort = NftValues.port(agentPort, "agent port");
         this.nft = Objects.requireNonNull(nft);
-        this.procSys = procSys;
     }
 
     public String table() {
@@ -432,17 +426,9 @@ public final class NftFirewall implements Firewall {
     // ------------------------------------------------------------------ helpers
 
     private void enableRouteLocalnet() {
-        if (procSys == null) {
-            return;
-        }
-        Path file = procSys.resolve("net/ipv4/conf").resolve(bridge).resolve("route_localnet");
-        try {
-            Files.writeString(file, "1");
-        } catch (NoSuchFileException e) {
+        if (!nft.sysctl("net/ipv4/conf/" + bridge + "/route_localnet", "1")) {
             LOG.log(System.Logger.Level.WARNING, "bridge {0} does not exist yet: forwards from the guest"
                     + " loopback need install() again once it does", bridge);
-        } catch (IOException e) {
-            throw new CommandFailedException(List.of("write", file.toString()), -1, e.toString());
         }
     }
 

@@ -3,7 +3,6 @@ package dev.intervirt.agent.host;
 import dev.intervirt.agent.value.MacAddress;
 import dev.intervirt.agent.value.Protocol;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -11,8 +10,6 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -29,7 +26,9 @@ class NftFirewallTest {
     /** Records scripts; answers with queued results (default: success). */
     static final class Recorder implements NftExecutor {
         final List<String> scripts = new ArrayList<>();
+        final List<String> sysctls = new ArrayList<>();
         final Deque<ProcessRunner.Result> answers = new ArrayDeque<>();
+        boolean sysctlExists = true;
 
         @Override
         public ProcessRunner.Result run(String script) {
@@ -37,10 +36,16 @@ class NftFirewallTest {
             ProcessRunner.Result r = answers.poll();
             return r != null ? r : new ProcessRunner.Result(0, "", "");
         }
+
+        @Override
+        public boolean sysctl(String path, String value) {
+            sysctls.add(path + "=" + value);
+            return sysctlExists;
+        }
     }
 
     private final Recorder nft = new Recorder();
-    private final NftFirewall fw = new NftFirewall("ivtest", "ivtbr9", 55436, nft, null);
+    private final NftFirewall fw = new NftFirewall("ivtest", "ivtbr9", 55436, nft);
 
     static Inet4Address v4(String s) throws UnknownHostException {
         return (Inet4Address) InetAddress.getByName(s);
@@ -161,7 +166,7 @@ class NftFirewallTest {
         assertThrows(IllegalArgumentException.class, () -> fw.unlink(bad, "ivt9b"));
         assertThrows(IllegalArgumentException.class, () -> fw.addPort(bad, MAC, null, null));
         assertThrows(IllegalArgumentException.class, () -> fw.removePort(bad, MAC, null, null));
-        assertThrows(IllegalArgumentException.class, () -> new NftFirewall("ivtest", bad, 55436, nft, null));
+        assertThrows(IllegalArgumentException.class, () -> new NftFirewall("ivtest", bad, 55436, nft));
         assertTrue(nft.scripts.isEmpty());
     }
 
@@ -181,12 +186,12 @@ class NftFirewallTest {
     @ParameterizedTest
     @ValueSource(strings = {"", "Intervirt", "1abc", "a-b", "a b", "thirtythree_characters_long_abcde"})
     void tableNamesAreChecked(String bad) {
-        assertThrows(IllegalArgumentException.class, () -> new NftFirewall(bad, "ivbr0", 55436, nft, null));
+        assertThrows(IllegalArgumentException.class, () -> new NftFirewall(bad, "ivbr0", 55436, nft));
     }
 
     @Test
     void portsAreChecked() throws Exception {
-        assertThrows(IllegalArgumentException.class, () -> new NftFirewall("t", "ivbr0", 0, nft, null));
+        assertThrows(IllegalArgumentException.class, () -> new NftFirewall("t", "ivbr0", 0, nft));
         assertThrows(IllegalArgumentException.class, () -> fw.addForward(Protocol.TCP, 0, v4("10.0.0.5"), 80));
         assertThrows(IllegalArgumentException.class, () -> fw.addForward(Protocol.TCP, 65536, v4("10.0.0.5"), 80));
         assertThrows(IllegalArgumentException.class, () -> fw.addForward(Protocol.TCP, 80, v4("10.0.0.5"), -1));
@@ -230,10 +235,8 @@ class NftFirewallTest {
     }
 
     @Test
-    void installProbesBridgeMetaAndUsesItWhenPresent(@TempDir Path proc) throws Exception {
-        Path conf = Files.createDirectories(proc.resolve("net/ipv4/conf/ivtbr9"));
-        Files.writeString(conf.resolve("route_localnet"), "0");
-        NftFirewall f = new NftFirewall("ivtest", "ivtbr9", 55436, nft, proc);
+    void installProbesBridgeMetaAndUsesItWhenPresent() {
+        NftFirewall f = new NftFirewall("ivtest", "ivtbr9", 55436, nft);
 
         f.install();
         assertTrue(f.bridgeMetaSupported());
@@ -241,7 +244,8 @@ class NftFirewallTest {
         assertTrue(nft.scripts.get(0).contains("meta ibrname \"ivtbr9\" drop"));
         assertTrue(nft.scripts.get(1).contains("add rule bridge ivtest prerouting meta ibrname \"ivtbr9\" drop\n"));
         assertTrue(nft.scripts.get(1).contains("add rule bridge ivtest forward meta ibrname \"ivtbr9\" drop\n"));
-        assertEquals("1", Files.readString(conf.resolve("route_localnet")));
+        // route_localnet only on the bridge, never conf.all (127/8 routable from every interface)
+        assertEquals(List.of("net/ipv4/conf/ivtbr9/route_localnet=1"), nft.sysctls);
 
         nft.scripts.clear();
         nft.answers.add(new ProcessRunner.Result(1, "", "Error: Could not process rule: Operation not supported\n"));
@@ -254,10 +258,11 @@ class NftFirewallTest {
     }
 
     @Test
-    void installWithoutTheBridgeStillInstallsTheTables(@TempDir Path proc) {
-        NftFirewall f = new NftFirewall("ivtest", "ivtbr9", 55436, nft, proc);
-        f.install();
+    void installWithoutTheBridgeStillInstallsTheTables() {
+        nft.sysctlExists = false;
+        fw.install();
         assertEquals(2, nft.scripts.size());
+        assertEquals(1, nft.sysctls.size());
     }
 
     @Test
