@@ -37,6 +37,7 @@ public final class AgentServer {
             dev.intervirt.agent.dispatch.RequestDispatcher.class,
             dev.intervirt.agent.container.ContainerService.class,
             dev.intervirt.agent.container.InitPids.class,
+            dev.intervirt.agent.container.RestartWatcher.class,
             dev.intervirt.agent.network.NetworkService.class,
             dev.intervirt.agent.guest.GuestService.class,
             Reconciler.class,
@@ -67,6 +68,7 @@ public final class AgentServer {
                 .initialize();
         try {
             ((LibvirtHypervisor) weld.select(dev.intervirt.agent.host.Hypervisor.class).get()).connect();
+            weld.select(dev.intervirt.agent.container.RestartWatcher.class).get().watch();
             weld.select(Reconciler.class).get().reconcile();
         } catch (AgentException e) {
             throw new StartupException(e.getMessage(), e);

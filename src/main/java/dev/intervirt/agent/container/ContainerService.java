@@ -28,6 +28,7 @@ import java.util.logging.Logger;
 public class ContainerService {
 
     private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
+    private static final Duration REBOOT_WAIT = Duration.ofSeconds(20);
 
     private Topology topology;
     private Hypervisor hypervisor;
@@ -156,6 +157,45 @@ public class ContainerService {
             stopDomain(c);
         } else {
             rootfs.unmount(c.id());
+        }
+    }
+
+    /**
+     * Re-applies the network and limits of a container that libvirt started without us (a
+     * reboot inside it): its new init has none of the addresses and routes. A start the agent
+     * made itself is recognised by its init pid and left alone.
+     */
+    public void reapplyAfterRestart(String id, boolean rebooted) {
+        ContainerRecord c = topology.find(id).orElse(null);
+        String domain = hypervisor.domainName(id);
+        int known = pids.cached(id).orElse(-1);
+        // After a reboot event the old init may still be there for a moment: wait for the new one.
+        long deadline = System.nanoTime() + (rebooted ? REBOOT_WAIT.toNanos() : 0);
+        int pid;
+        do {
+            if (c == null || !hypervisor.isRunning(domain)) {
+                return;
+            }
+            pid = hypervisor.initPid(domain);
+            if (pid != known) {
+                break;
+            }
+            sleepQuietly(100);
+        } while (System.nanoTime() < deadline);
+        if (pid == known) {
+            return;
+        }
+        LOG.info(id + ": restarted from inside (init " + pid + "); re-applying its network");
+        pids.started(id, pid);
+        pidLimits.apply(domain, pid);
+        network.configureStarted(c, pid);
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

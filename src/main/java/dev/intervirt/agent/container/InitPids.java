@@ -38,6 +38,12 @@ public class InitPids {
         pids.remove(id);
     }
 
+    /** The pid recorded at the last start, without asking libvirt; empty if none. */
+    public OptionalInt cached(String id) {
+        Integer pid = pids.get(id);
+        return pid == null ? OptionalInt.empty() : OptionalInt.of(pid);
+    }
+
     /** The init pid when the container runs; empty when it is stopped. */
     public OptionalInt of(ContainerRecord container) {
         Integer cached = pids.get(container.id());

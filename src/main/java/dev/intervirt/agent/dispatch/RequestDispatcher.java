@@ -81,6 +81,17 @@ public class RequestDispatcher {
         lanes.submit(keysOf(request), () -> execute(request, replier));
     }
 
+    /** Runs internal work (not a request) on a container's lane, in order with its requests. */
+    public void runInLane(String containerId, String what, Runnable task) {
+        lanes.submit(List.of(containerId), () -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, what + " of " + containerId + " failed: " + e.getMessage(), e);
+            }
+        });
+    }
+
     private void execute(Request request, Replier replier) {
         long t0 = System.nanoTime();
         boolean[] streaming = {false};

@@ -47,4 +47,18 @@ public interface Hypervisor {
 
     /** Names of all domains the agent owns (running or not). */
     Set<String> ownedDomains();
+
+    /** What happened to a domain, as far as the agent cares. */
+    enum StartKind {
+        /** started (by anyone, the agent included) */
+        STARTED,
+        /** rebooted from inside: libvirt restarts it with a new init */
+        REBOOTED
+    }
+
+    /**
+     * Calls {@code listener} with the domain name whenever one of the agent's domains starts or
+     * reboots from inside. Called on libvirt's event thread: hand the work off, never block.
+     */
+    void onDomainStarted(java.util.function.BiConsumer<String, StartKind> listener);
 }

@@ -6,7 +6,9 @@ import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
 import org.libvirt.LibvirtException;
+import org.libvirt.Library;
 import org.libvirt.Network;
+import org.libvirt.event.DomainEventType;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,7 +16,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -26,6 +31,9 @@ public class LibvirtHypervisor implements Hypervisor {
 
     private static final Logger LOG = Logger.getLogger(LibvirtHypervisor.class.getName());
     private static final Duration POWEROFF_RESEND = Duration.ofMillis(500);
+    private static final int START_ATTEMPTS = 4;
+    private static boolean eventLoopStarted;
+    private final List<BiConsumer<String, StartKind>> startedListeners = new CopyOnWriteArrayList<>();
 
     private final String uri;
     private final String network;
@@ -69,11 +77,60 @@ public class LibvirtHypervisor implements Hypervisor {
         try {
             // Without a callback of our own libvirt-java prints every error to stderr as well.
             Connect.setErrorCallback(new org.libvirt.ErrorCallback());
+            startEventLoop();
             connection = new Connect(uri);
+            registerListeners(connection);
             return connection;
         } catch (LibvirtException e) {
             connection = null;
             throw new AgentException(ErrorCode.GUEST, "Cannot reach libvirt at " + uri + ": " + reason(e), e);
+        }
+    }
+
+    @Override
+    public synchronized void onDomainStarted(BiConsumer<String, StartKind> listener) {
+        startedListeners.add(listener);
+    }
+
+    /** libvirt delivers events only while its loop runs, and only if it ran before the connection opened. */
+    private static synchronized void startEventLoop() throws LibvirtException {
+        if (eventLoopStarted) {
+            return;
+        }
+        Library.initEventLoop();
+        Thread loop = new Thread(() -> {
+            try {
+                Library.runEventLoop();
+            } catch (LibvirtException | InterruptedException e) {
+                LOG.warning("libvirt event loop ended: " + e.getMessage());
+            }
+        }, "libvirt-events");
+        loop.setDaemon(true);
+        loop.start();
+        eventLoopStarted = true;
+    }
+
+    private void registerListeners(Connect c) throws LibvirtException {
+        c.addLifecycleListener((domain, event) -> {
+            if (event.getType() == DomainEventType.STARTED) {
+                notifyStarted(domain, StartKind.STARTED);
+            }
+            return 0;
+        });
+        // A reboot inside an LXC domain comes as a reboot event only (no STOPPED/STARTED).
+        c.addRebootListener(domain -> notifyStarted(domain, StartKind.REBOOTED));
+    }
+
+    private void notifyStarted(Domain domain, StartKind kind) {
+        try {
+            String name = domain.getName();
+            if (name.startsWith(domainPrefix)) {
+                for (BiConsumer<String, StartKind> l : startedListeners) {
+                    l.accept(name, kind);
+                }
+            }
+        } catch (LibvirtException | RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot handle a libvirt " + kind + " event", e);
         }
     }
 
@@ -131,10 +188,26 @@ public class LibvirtHypervisor implements Hypervisor {
         });
     }
 
+    /**
+     * On hybrid cgroup hosts the controller sometimes finds a cgroup it has just made gone
+     * ("Unable to write to '/sys/fs/cgroup/blkio/machine/lxc-…/tasks'") while another
+     * container's systemd boots; libvirt has cleaned up by then, so the start is tried again.
+     */
     @Override
     public int start(String name) {
-        call("start " + name, () -> required(name).create());
-        return initPid(name);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                call("start " + name, () -> required(name).create());
+                return initPid(name);
+            } catch (AgentException e) {
+                boolean cgroupRace = e.getMessage() != null && e.getMessage().contains("/sys/fs/cgroup/");
+                if (!cgroupRace || attempt >= START_ATTEMPTS || isRunning(name)) {
+                    throw e;
+                }
+                LOG.info("start of " + name + " hit a cgroup race (attempt " + attempt + "); trying again");
+                sleep(100L * attempt);
+            }
+        }
     }
 
     @Override

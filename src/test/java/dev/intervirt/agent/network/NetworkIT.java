@@ -33,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * address changes and restarts; internet access against a stand-in "internet" namespace; port
  * forwards from a client namespace; and the ways a container could try to get around its wires.
  *
- * <p>The stand-ins use 198.18.0.0/15 (reserved for benchmarks) inside namespaces this test
- * makes; no packet leaves the machine.
+ * <p>The stand-ins use 198.18.100.0/24 and 198.19.100.0/24 (of 198.18.0.0/15 (reserved for benchmarks) inside namespaces this test
+ * makes; no packet leaves the machine.)
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NetworkIT {
@@ -51,9 +51,9 @@ class NetworkIT {
 
     static final String INTERNET_NS = "ivagent-inet";
     static final String CLIENT_NS = "ivagent-client";
-    static final String INTERNET_HOST = "198.18.0.2";
-    static final String INTERNET_HOST6 = "fd98::2";
-    static final String CLIENT_SIDE_GUEST = "198.19.0.1";
+    static final String INTERNET_HOST = "198.18.100.2";
+    static final String INTERNET_HOST6 = "fd98:100::2";
+    static final String CLIENT_SIDE_GUEST = "198.19.100.1";
     static final int TCP_PORT = 7777;
 
     private static TestAgent agent;
@@ -123,6 +123,25 @@ class NetworkIT {
         succeeded(client.call(request("StartContainer").add("id", "c2")));
         restartListener("c2");
         assertMatrix(Set.of("c1-c2", "c3-c4"), "after restarting c2");
+
+        // A reboot from inside: libvirt restarts the domain with a new init and a bare eth0.
+        int before = initPid(agent.domain("c2"));
+        ProcessRunner.Result reboot = inside(agent.domain("c2"), "systemctl", "reboot");
+        assertTrue(reboot.ok(), "systemctl reboot: " + reboot.stderr() + reboot.stdout());
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline) {
+            sleep(200);
+            try {
+                if (initPid(agent.domain("c2")) != before && pingCount("c2", NODES.get("c1")[0]) > 0) {
+                    break;
+                }
+            } catch (AssertionError notYet) {
+                // between the old and the new init
+            }
+        }
+        assertNotEquals(before, initPid(agent.domain("c2")), "the container rebooted");
+        restartListener("c2");
+        assertMatrix(Set.of("c1-c2", "c3-c4"), "after a reboot inside c2");
     }
 
     @Test
@@ -274,22 +293,28 @@ class NetworkIT {
 
     private static void startListeners() {
         for (String id : NODES.keySet()) {
-            listeners.add(startInside(agent.domain(id), "nc", "-lk", "-p", Integer.toString(TCP_PORT)));
+            restartListener(id);
         }
     }
 
+    /**
+     * A TCP listener daemonised inside the container (its parent becomes the container's init),
+     * so that a shutdown inside does not wait for a process whose parent is on the host.
+     */
     private static void restartListener(String id) {
-        listeners.add(startInside(agent.domain(id), "nc", "-lk", "-p", Integer.toString(TCP_PORT)));
+        ProcessRunner.Result r = inside(agent.domain(id), "sh", "-c",
+                "nc -lk -p " + TCP_PORT + " </dev/null >/dev/null 2>&1 &");
+        assertTrue(r.ok(), r.stderr());
         sleep(300);
     }
 
-    /** A stand-in internet (198.18.0.2, fd98::2) and a client (198.19.0.2), each a namespace on a veth. */
+    /** A stand-in internet (198.18.100.2, fd98:100::2) and a client (198.19.100.2), each a namespace on a veth. */
     private static void makeStandIns() {
         ok("ip", "netns", "add", INTERNET_NS);
         ok("ip", "link", "add", "ivagent-i0", "type", "veth", "peer", "name", "ivagent-i1");
         ok("ip", "link", "set", "ivagent-i1", "netns", INTERNET_NS);
-        ok("ip", "addr", "add", "198.18.0.1/24", "dev", "ivagent-i0");
-        ok("ip", "-6", "addr", "add", "fd98::1/64", "dev", "ivagent-i0", "nodad");
+        ok("ip", "addr", "add", "198.18.100.1/24", "dev", "ivagent-i0");
+        ok("ip", "-6", "addr", "add", "fd98:100::1/64", "dev", "ivagent-i0", "nodad");
         ok("ip", "link", "set", "ivagent-i0", "up");
         inNetnsOk(INTERNET_NS, "ip", "addr", "add", INTERNET_HOST + "/24", "dev", "ivagent-i1");
         inNetnsOk(INTERNET_NS, "ip", "-6", "addr", "add", INTERNET_HOST6 + "/64", "dev", "ivagent-i1", "nodad");
@@ -301,7 +326,7 @@ class NetworkIT {
         ok("ip", "link", "set", "ivagent-c1", "netns", CLIENT_NS);
         ok("ip", "addr", "add", CLIENT_SIDE_GUEST + "/24", "dev", "ivagent-c0");
         ok("ip", "link", "set", "ivagent-c0", "up");
-        inNetnsOk(CLIENT_NS, "ip", "addr", "add", "198.19.0.2/24", "dev", "ivagent-c1");
+        inNetnsOk(CLIENT_NS, "ip", "addr", "add", "198.19.100.2/24", "dev", "ivagent-c1");
         inNetnsOk(CLIENT_NS, "ip", "link", "set", "ivagent-c1", "up");
         inNetnsOk(CLIENT_NS, "ip", "link", "set", "lo", "up");
         inNetnsOk(CLIENT_NS, "ip", "route", "add", "default", "via", CLIENT_SIDE_GUEST);

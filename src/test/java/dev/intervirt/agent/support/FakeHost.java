@@ -94,6 +94,10 @@ public final class FakeHost {
         public Set<String> ownedDomains() {
             return Set.copyOf(domains.keySet());
         }
+
+        @Override
+        public void onDomainStarted(java.util.function.BiConsumer<String, StartKind> listener) {
+        }
     }
 
     /** Records every call as a line such as {@code link ivc1 ivc2}. */
