@@ -39,7 +39,7 @@ public class HostProducers {
     @Produces
     @Singleton
     Firewall firewall(AgentConfig config) {
-        return new NftFirewall(config.ownerName(), config.bridge(), config.port());
+        return new NftFirewall(config.ownerName(), config.bridge(), config.portPrefix(), config.port());
     }
 
     @Produces

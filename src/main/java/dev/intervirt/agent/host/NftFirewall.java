@@ -78,6 +78,8 @@ public final class NftFirewall implements Firewall {
     private final int agentPort;
     private final NftExecutor nft;
     private volatile boolean bridgeMetaSupported;
+    private final String portPrefix;
+    private final String portWildcard;
 
     /** Production instance: tables {@value #DEFAULT_TABLE}. */
     public NftFirewall(String bridge, int agentPort) {
@@ -85,10 +87,28 @@ public final class NftFirewall implements Firewall {
     }
 
     public NftFirewall(String tableBase, String bridge, int agentPort) {
-        this(tableBase, bridge, agentPort, NftExecutor.local());
+        this(tableBase, bridge, null, agentPort, NftExecutor.local());
+    }
+
+    /**
+     * @param portPrefix the prefix every port name of the agent starts with: frames of any port
+     *                   so named are governed even when nothing is registered for it, and a
+     *                   removed port leaves no element behind (null: governed by registration)
+     */
+    public NftFirewall(String tableBase, String bridge, String portPrefix, int agentPort) {
+        this(tableBase, bridge, portPrefix, agentPort, NftExecutor.local());
     }
 
     NftFirewall(String tableBase, String bridge, int agentPort, NftExecutor nft) {
+        this(tableBase, bridge, null, agentPort, nft);
+    }
+
+    NftFirewall(String tableBase, String bridge, String portPrefix, int agentPort, NftExecutor nft) {
+        if (portPrefix != null && !portPrefix.matches("[A-Za-z][A-Za-z0-9_.-]{0,9}")) {
+            throw new IllegalArgumentException("invalid port prefix: " + portPrefix);
+        }
+        this.portWildcard = portPrefix == null ? null : "\"" + portPrefix + "*\"";
+        this.portPrefix = portPrefix;
         this.table = NftValues.table(tableBase);
         this.bridge = NftValues.ifname(bridge);
         this.bridgeQuoted = NftValues.quotedIfname(bridge);
@@ -220,12 +240,20 @@ public final class NftFirewall implements Firewall {
                 "flush chain " + b + " port_ingress",
                 "flush chain " + b + " port_to_port",
                 "add rule " + b + " prerouting iifname @ports jump port_ingress");
+        if (portWildcard != null) {
+            append(s, "add rule " + b + " prerouting iifname " + portWildcard + " jump port_ingress");
+        }
         if (withBridgeMeta) {
             append(s, "add rule " + b + " prerouting meta ibrname " + br + " drop");
         }
         append(s,
                 "add rule " + b + " forward iifname @ports jump port_to_port",
                 "add rule " + b + " forward oifname @ports jump port_to_port");
+        if (portWildcard != null) {
+            append(s,
+                    "add rule " + b + " forward iifname " + portWildcard + " jump port_to_port",
+                    "add rule " + b + " forward oifname " + portWildcard + " jump port_to_port");
+        }
         if (withBridgeMeta) {
             append(s, "add rule " + b + " forward meta ibrname " + br + " drop");
         }
@@ -327,7 +355,11 @@ public final class NftFirewall implements Firewall {
 
     String removePortScript(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
         StringBuilder s = new StringBuilder(256);
-        List<String> elements = portElements(port, mac, ipv4, ipv6);
+        List<String> elements = new java.util.ArrayList<>(portElements(port, mac, ipv4, ipv6));
+        if (portPrefix != null && port.startsWith(portPrefix)) {
+            // The prefix rule keeps such a port governed, so its name need not stay in @ports.
+            elements.add("bridge " + table + " ports { " + NftValues.quotedIfname(port) + " }");
+        }
         for (String element : elements) {
             append(s, "add element " + element);
         }
