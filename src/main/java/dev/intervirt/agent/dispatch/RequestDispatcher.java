@@ -94,13 +94,10 @@ public class RequestDispatcher {
 
     private void execute(Request request, Replier replier) {
         long t0 = System.nanoTime();
-        boolean[] streaming = {false};
-        Progress progress = (fraction, output) -> {
-            streaming[0] = true;
-            replier.send(Reply.progress(request.uuid(), fraction, output));
-        };
-        try {
+        ProgressStream progress = new ProgressStream(request.uuid(), replier);
+        try (progress) {
             String note = handle(request, progress);
+            progress.close();
             replier.send(note == null ? Reply.done(request.uuid()) : Reply.doneWithNote(request.uuid(), note));
             log(request, "ok", t0);
         } catch (AgentException e) {
