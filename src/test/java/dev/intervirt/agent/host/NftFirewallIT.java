@@ -46,7 +46,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * NftFirewall, NsenterNetns and IpHostRoutes on the real kernel, without libvirt, proven with
  * real packets sent from inside network namespaces.
  *
- * <p>The "guest" itself is a network namespace of its own ({@code ivt9-host}): it holds the
+ * <p>The "guest" itself is a network namespace of its own ({@code ivt9-<pid>-host}): it holds the
  * test bridge with the gateway addresses 169.254.0.1/32 and fe80::1/64, the nft tables, the
  * host routes, its sysctls and its "services" (TCP listeners on all addresses). Four
  * "containers" (namespaces with {@code eth0} on a veth whose other end is a port of that
@@ -90,13 +90,20 @@ class NftFirewallIT {
         return false;
     }
 
-    final String guest = "ivt" + id() + "-host";
+    /**
+     * Namespace names are the only names this suite shares with the machine (interfaces, routes
+     * and tables live inside the guest namespace): they carry the JVM's pid, so two runs at the
+     * same time (two engineers, or a CI and a developer) never meet, and leftovers of a run whose
+     * JVM is gone are recognised and removed.
+     */
+    final String nsPrefix = "ivt" + id() + "-" + ProcessHandle.current().pid() + "-";
+    final String guest = nsPrefix + "host";
     final String bridge = "ivtbr" + id();
     final String table = id().equals("9") ? "ivtest" : "ivtest" + id();
-    final String inetNs = "ivt" + id() + "-inet";
-    final String clientNs = "ivt" + id() + "-cl";
+    final String inetNs = nsPrefix + "inet";
+    final String clientNs = nsPrefix + "cl";
     /** A namespace with nothing but lo, to see a real failure of ip. */
-    final String emptyNs = "ivt" + id() + "-e";
+    final String emptyNs = nsPrefix + "e";
     final List<String> inGuest = List.of("nsenter", "--net=/run/netns/" + guest, "--");
 
     /** One fake container: namespace ivtN-X, host-side port ivtNX. */
@@ -143,7 +150,7 @@ class NftFirewallIT {
     @BeforeAll
     void setUp() throws Exception {
         assertEquals("0", run("id", "-u").strip(), "needs root (real kernel, network namespaces)");
-        cleanUp(); // leftovers of an earlier, interrupted run
+        removeLeftoversOfDeadRuns();
 
         run("ip", "netns", "add", guest);
         guest("ip", "link", "set", "lo", "up");
@@ -250,24 +257,43 @@ class NftFirewallIT {
     }
 
     /**
-     * Removes everything this suite may have created (tolerant of absence): its namespaces. The
-     * guest namespace takes its bridge, veths, routes and nft tables with it.
+     * Removes everything this run created (tolerant of absence): its namespaces. The guest
+     * namespace takes its bridge, veths, routes and nft tables with it.
      */
     void cleanUp() {
         List<String> namespaces = new ArrayList<>(boxes.stream().map(Box::ns).toList());
         namespaces.addAll(List.of(inetNs, clientNs, emptyNs, guest));
-        for (String ns : namespaces) {
-            if (Files.exists(Path.of("/run/netns", ns))) {
-                // processes left in OUR namespace by an interrupted earlier run (sleepers, socat)
-                for (String pid : exec(10, null, List.of("ip", "netns", "pids", ns)).stdout().split("\\s+")) {
-                    if (!pid.isBlank()) {
-                        ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
-                    }
-                }
-                exec(10, null, List.of("ip", "netns", "del", ns));
-            }
-            assertFalse(Files.exists(Path.of("/run/netns", ns)), "cannot remove namespace " + ns);
+        namespaces.forEach(NftFirewallIT::removeNamespace);
+    }
+
+    /** Namespaces of this suite left by runs whose JVM is gone (killed, crashed, interrupted). */
+    void removeLeftoversOfDeadRuns() throws IOException {
+        java.util.regex.Pattern mine = java.util.regex.Pattern.compile("ivt" + id() + "-(\\d+)-[a-z]+");
+        Path dir = Path.of("/run/netns");
+        if (!Files.isDirectory(dir)) {
+            return;
         }
+        try (var entries = Files.list(dir)) {
+            for (Path p : entries.toList()) {
+                var m = mine.matcher(p.getFileName().toString());
+                if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).map(h -> !h.isAlive()).orElse(true)) {
+                    removeNamespace(p.getFileName().toString());
+                }
+            }
+        }
+    }
+
+    static void removeNamespace(String ns) {
+        if (Files.exists(Path.of("/run/netns", ns))) {
+            // processes still in OUR namespace (sleepers, socat of a run that died)
+            for (String pid : exec(10, null, List.of("ip", "netns", "pids", ns)).stdout().split("\\s+")) {
+                if (!pid.isBlank()) {
+                    ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+            exec(10, null, List.of("ip", "netns", "del", ns));
+        }
+        assertFalse(Files.exists(Path.of("/run/netns", ns)), "cannot remove namespace " + ns);
     }
 
     void outsideNamespace(String ns, String link, String hostV4, String nsV4, String hostV6, String nsV6) {
@@ -553,9 +579,14 @@ class NftFirewallIT {
         assertTrue(run(in(A.ns(), "ip", "route", "show", "169.254.0.1")).contains("dev eth0"));
         assertTrue(run(in(A.ns(), "ip", "-6", "route", "show", "fe80::1")).contains("dev eth0"));
 
-        // a container that adds default routes itself gets nothing out either
+        // a container that adds default routes itself gets nothing out either: not even one-way
+        // (a UDP sink on the "internet" side records what arrives)
         netns.setInternet(pids.get(A), true);
+        Sink sink4 = sink("UDP4-RECV:7003");
+        Sink sink6 = sink("UDP6-RECV:7004");
         unreachable(ping(A, "198.18.0.2"), ping(A, "2001:2::2"), tcp(A.ns(), "198.18.0.2", 7000, "198.18.0.1"));
+        datagram(A.ns(), "UDP4:198.18.0.2:7003", "leak-v4");
+        datagram(A.ns(), "UDP6:[2001:2::2]:7004", "leak-v6");
 
         firewall.setInternet(A.v4(), A.v6(), true);
         firewall.setInternet(A.v4(), A.v6(), true); // idempotent
@@ -563,6 +594,12 @@ class NftFirewallIT {
                 tcp(A.ns(), "198.18.0.2", 7000, "198.18.0.1"), // masqueraded to the uplink address
                 tcp(A.ns(), "2001:2::2", 7002, "[2001:0002:0000:0000:0000:0000:0000:0001]"), // socat's spelling
                 ping(A, "198.19.0.2"));
+        datagram(A.ns(), "UDP4:198.18.0.2:7003", "sent-v4");
+        datagram(A.ns(), "UDP6:[2001:2::2]:7004", "sent-v6");
+        String got4 = drain(sink4);
+        String got6 = drain(sink6);
+        assertTrue(got4.contains("sent-v4") && got6.contains("sent-v6"), "controls: " + got4 + " / " + got6);
+        assertFalse(got4.contains("leak") || got6.contains("leak"), "left the guest without access: " + got4 + got6);
         unreachable(ping(B, "198.18.0.2"), ping(B, "2001:2::2"), // only A
                 // and nothing comes in that A did not start, though the outside routes to A
                 ping(inetNs, A.ip4()), ping(inetNs, A.ip6()), tcp(inetNs, A.ip4(), 7000, "tcp-a"),
@@ -608,6 +645,10 @@ class NftFirewallIT {
         firewall.addForward(Protocol.TCP, FWD_TCP, B.v4(), 8080);
         reachable(tcp(clientNs, "198.19.0.1", FWD_TCP, B.ip4() + "\n169.254.0.1"));
         assertThrows(IllegalArgumentException.class, () -> firewall.addForward(Protocol.TCP, AGENT_PORT, A.v4(), 8080));
+        // and even an element slipped into the map behind the class's back cannot take the agent's port
+        guest("nft", "add", "element", "inet", table, "port_forwards", "{ tcp . " + AGENT_PORT + " : " + A.ip4() + " . 8080 }");
+        reachable(tcp(clientNs, "198.19.0.1", AGENT_PORT, "host-" + AGENT_PORT));
+        firewall.removeForward(Protocol.TCP, AGENT_PORT);
 
         firewall.removeForward(Protocol.TCP, FWD_TCP);
         firewall.removeForward(Protocol.TCP, FWD_TCP); // absent: no error
@@ -925,13 +966,41 @@ class NftFirewallIT {
         }
     }
 
+    /** A socat writing what it receives on {@code address} in the internet namespace to its stdout. */
+    record Sink(Process process, Path file) {
+    }
+
+    Sink sink(String address) throws Exception {
+        Path file = Files.createTempFile("ivt-sink", ".txt");
+        Process p = new ProcessBuilder(in(inetNs, "socat", "-u", address, "STDOUT")).redirectErrorStream(true)
+                .redirectOutput(file.toFile()).start();
+        started.add(p);
+        String port = address.substring(address.indexOf(':') + 1);
+        waitListening(inetNs, "-lun", Integer.parseInt(port));
+        return new Sink(p, file);
+    }
+
+    /** Everything the sink received (it is stopped and its file removed). */
+    static String drain(Sink sink) throws Exception {
+        Thread.sleep(300);
+        sink.process().destroy();
+        sink.process().waitFor(2, TimeUnit.SECONDS);
+        String got = Files.readString(sink.file());
+        Files.deleteIfExists(sink.file());
+        return got;
+    }
+
+    static void datagram(String ns, String address, String payload) {
+        exec(10, payload + "\n", in(ns, "socat", "-u", "-", address));
+    }
+
     String state(Box b) {
         return run(in(b.ns(), "ip", "-o", "addr", "show", "dev", "eth0")).replaceAll("valid_lft.*", "")
                 + run(in(b.ns(), "ip", "route", "show")) + run(in(b.ns(), "ip", "-6", "route", "show"));
     }
 
     Box box(String name, String mac, String v4, String v6) {
-        return new Box("ivt" + id() + "-" + name, "ivt" + id() + name, new MacAddress(mac), ip4(v4), ip6(v6));
+        return new Box(nsPrefix + name, "ivt" + id() + name, new MacAddress(mac), ip4(v4), ip6(v6));
     }
 
     static Inet4Address ip4(String s) {
