@@ -58,6 +58,20 @@ set_sysctl() {
 }
 set_sysctl net.ipv4.ip_forward 1
 set_sysctl net.ipv6.conf.all.forwarding 1
+# Every container's systemd takes several inotify instances: the default 128 (per uid, and
+# all containers run as root) stops boots after about 25 containers.
+raise_sysctl() {
+  local key=$1 want=$2 file=/proc/sys/${1//.//}
+  [ -e "$file" ] || return 0
+  [ "$(cat "$file")" -ge "$want" ] && return 0
+  sysctl -qw "$key=$want"
+  log "$step" "sysctl $key=$want"
+  changed=1
+}
+raise_sysctl fs.inotify.max_user_instances 8192
+raise_sysctl fs.inotify.max_user_watches 1048576
+raise_sysctl net.ipv4.neigh.default.gc_thresh3 8192
+raise_sysctl net.ipv6.neigh.default.gc_thresh3 8192
 # With br_netfilter loaded, bridged container traffic would also pass the ip/ip6/arp
 # hooks; the agent's routing rules assume it does not (libvirt recommends 0 as well).
 if [ -d /proc/sys/net/bridge ]; then
