@@ -131,8 +131,12 @@ class NftFirewallIT {
     /** Same IPv4 subnet as A: being neighbours by address means nothing. */
     final Box D = box("d", "02:49:56:00:00:0d", "10.0.0.6", "fd00:a::6");
     final List<Box> boxes = List.of(A, B, C, D);
+    /** A port with the agent's prefix that is never registered (see aPortNobodyRegisteredIsClosed). */
+    final Box X = box("x", "02:49:56:00:00:1e", "10.0.0.30", "fd00:a::30");
 
-    final NftFirewall firewall = new NftFirewall(table, bridge, AGENT_PORT, NftExecutor.withPrefix(inGuest));
+    /** Like production: every container port name starts with the agent's port prefix. */
+    final String portPrefix = "ivt" + id();
+    final NftFirewall firewall = new NftFirewall(table, bridge, portPrefix, AGENT_PORT, NftExecutor.withPrefix(inGuest));
     final NsenterNetns netns = new NsenterNetns();
     final IpHostRoutes routes = new IpHostRoutes(bridge, inGuest);
     final java.util.Map<Box, Integer> pids = new java.util.HashMap<>();
@@ -262,7 +266,7 @@ class NftFirewallIT {
      */
     void cleanUp() {
         List<String> namespaces = new ArrayList<>(boxes.stream().map(Box::ns).toList());
-        namespaces.addAll(List.of(inetNs, clientNs, emptyNs, guest));
+        namespaces.addAll(List.of(X.ns(), inetNs, clientNs, emptyNs, guest));
         namespaces.forEach(NftFirewallIT::removeNamespace);
     }
 
@@ -762,6 +766,30 @@ class NftFirewallIT {
         unreachable(ping(A, B.ip4()), ping(A, B.ip6()));
         firewall.addPort(A.port(), A.mac(), A.v4(), A.v6());
         reachable(ping(A, B.ip4()), ping(A, B.ip6()));
+    }
+
+    @Test
+    @Order(15)
+    void aPortNobodyRegisteredIsClosed() throws Exception {
+        // a container whose port exists on the bridge before (or without) addPort: governed by
+        // the port prefix, so nothing passes even with a link and on-link routes both ways
+        run("ip", "netns", "add", X.ns());
+        guest("ip", "link", "add", X.port(), "type", "veth", "peer", "name", "eth0", "netns", X.ns());
+        guest("ip", "link", "set", X.port(), "master", bridge, "up");
+        int pid = sleeper(X.ns());
+        netns.configure(pid, X.addresses(), List.of(A.peer()), true);
+        netns.addPeer(pids.get(A), X.peer());
+        firewall.link(A.port(), X.port());
+        unreachable(ping(X, A.ip4()), ping(X, A.ip6()), ping(A, X.ip4()), ping(A, X.ip6()),
+                ping(X, "198.18.0.2"), tcp(X.ns(), "169.254.0.1", HOST_SERVICE_PORT, "host-"));
+        // registered, it works: the probe above failed for the right reason
+        firewall.addPort(X.port(), X.mac(), X.v4(), X.v6());
+        routes.add(X.v4());
+        reachable(ping(X, A.ip4()), ping(A, X.ip4()), ping(X, A.ip6()));
+        firewall.removePort(X.port(), X.mac(), X.v4(), X.v6());
+        routes.remove(X.v4());
+        unreachable(ping(X, A.ip4()), ping(X, A.ip6()));
+        removeNamespace(X.ns());
     }
 
     /** Counts frames on eth0 that carry one of the markers (argv[1] seconds), prints those seen. */

@@ -266,6 +266,20 @@ class NftFirewallTest {
     }
 
     @Test
+    void aPortPrefixGovernsUnregisteredPortsAndLetsRemovalCleanUp() throws Exception {
+        NftFirewall f = new NftFirewall("ivtest", "ivtbr9", "ivc", 55436, nft);
+        String s = f.installScript(false);
+        assertTrue(s.contains("add rule bridge ivtest prerouting iifname \"ivc*\" jump port_ingress\n"), s);
+        assertTrue(s.contains("add rule bridge ivtest forward iifname \"ivc*\" jump port_to_port\n"), s);
+        assertTrue(s.contains("add rule bridge ivtest forward oifname \"ivc*\" jump port_to_port\n"), s);
+        f.removePort("ivc12", MAC, null, null);
+        assertTrue(nft.scripts.get(0).contains("delete element bridge ivtest ports { \"ivc12\" }"), nft.scripts.get(0));
+        for (String bad : new String[] {"", "iv c", "iv\"", "iv*", "1iv", "elevenchars"}) {
+            assertThrows(IllegalArgumentException.class, () -> new NftFirewall("ivtest", "ivtbr9", bad, 55436, nft), bad);
+        }
+    }
+
+    @Test
     void uninstallAndFlushAreIdempotentScripts() {
         fw.uninstall();
         fw.flushElements();
