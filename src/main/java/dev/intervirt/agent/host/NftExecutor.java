@@ -17,6 +17,13 @@ interface NftExecutor {
 
     long TIMEOUT_SECONDS = 30;
 
+    /**
+     * {@code nft -e} prints this line once the transaction is committed. After that, nft's exit
+     * can take ~15 ms more when the batch deleted set elements (closing its netlink socket
+     * waits for the kernel to free them), so callers continue at the line, not at the exit.
+     */
+    String COMMITTED = "# new generation";
+
     /** Runs the script; returns the result whatever the exit code. */
     ProcessRunner.Result run(String script);
 
@@ -32,7 +39,7 @@ interface NftExecutor {
         return new NftExecutor() {
             @Override
             public ProcessRunner.Result run(String script) {
-                return ProcessRunner.exec(List.of("nft", "-f", "-"), script, TIMEOUT_SECONDS);
+                return ProcessRunner.execUntilLine(List.of("nft", "-e", "-f", "-"), script, COMMITTED, TIMEOUT_SECONDS);
             }
 
             @Override
@@ -52,11 +59,11 @@ interface NftExecutor {
 
     /** Every command behind {@code prefix}, e.g. {@code ip netns exec NAME} (tests). */
     static NftExecutor withPrefix(List<String> prefix) {
-        List<String> nft = concat(prefix, List.of("nft", "-f", "-"));
+        List<String> nft = concat(prefix, List.of("nft", "-e", "-f", "-"));
         return new NftExecutor() {
             @Override
             public ProcessRunner.Result run(String script) {
-                return ProcessRunner.exec(nft, script, TIMEOUT_SECONDS);
+                return ProcessRunner.execUntilLine(nft, script, COMMITTED, TIMEOUT_SECONDS);
             }
 
             @Override

@@ -83,6 +83,81 @@ public final class ProcessRunner {
         }
     }
 
+    /**
+     * Runs the command and returns as soon as a line of its stdout starts with {@code marker},
+     * as success; the process is then left to finish in the background (its exit is still
+     * reaped, and a non-zero exit logged). Without the marker it behaves like {@link #exec}.
+     * For commands whose work is done long before they exit.
+     */
+    public static Result execUntilLine(List<String> command, String stdin, String marker, long timeoutSeconds) {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).start();
+        } catch (IOException e) {
+            throw new CommandFailedException(command, -1, e.getMessage());
+        }
+        CompletableFuture<String> err = drain(p.getErrorStream());
+        try (OutputStream in = p.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            // The command may exit before reading its input; its exit code tells the story.
+        }
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+            StringBuilder sb = new StringBuilder();
+            try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                    sb.append(line).append('\n');
+                    if (line.startsWith(marker)) {
+                        // Done: keep draining in the background so the process can exit.
+                        DRAINERS.execute(() -> drainRest(reader, p, command));
+                        return sb.toString();
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return null;
+        }, DRAINERS);
+        try {
+            String stdout = out.get(timeoutSeconds, TimeUnit.SECONDS);
+            if (stdout != null) {
+                return new Result(0, stdout, "");
+            }
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new CommandFailedException(command, -1, "timed out after " + timeoutSeconds + " s");
+            }
+            return new Result(p.exitValue(), "", err.join());
+        } catch (java.util.concurrent.TimeoutException e) {
+            p.destroyForcibly();
+            throw new CommandFailedException(command, -1, "timed out after " + timeoutSeconds + " s");
+        } catch (java.util.concurrent.ExecutionException e) {
+            p.destroyForcibly();
+            throw new CommandFailedException(command, -1, String.valueOf(e.getCause()));
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CommandFailedException(command, -1, "interrupted");
+        }
+    }
+
+    private static void drainRest(java.io.BufferedReader reader, Process p, List<String> command) {
+        try (reader) {
+            while (reader.readLine() != null) {
+                // discard
+            }
+            if (p.waitFor() != 0) {
+                java.util.logging.Logger.getLogger(ProcessRunner.class.getName())
+                        .warning(String.join(" ", command) + " exited " + p.exitValue() + " after reporting success");
+            }
+        } catch (IOException | InterruptedException e) {
+            // the process is gone either way
+        }
+    }
+
     private static CompletableFuture<String> drain(InputStream s) {
         return CompletableFuture.supplyAsync(() -> {
             try (s) {
