@@ -18,10 +18,11 @@ import java.util.List;
  */
 public final class TestAgent implements AutoCloseable {
 
-    public static final String OWNER = "ivagent";
-    public static final String PORT_PREFIX = "ivx";
-    public static final String BRIDGE = "ivxbr0";
-    public static final Path STATE_DIR = Path.of("/var/lib/intervirt-test");
+    /** -Dintervirt.test.owner=NAME (with a different port prefix) lets two test runs share a host. */
+    public static final String OWNER = System.getProperty("intervirt.test.owner", "ivagent");
+    public static final String PORT_PREFIX = System.getProperty("intervirt.test.portPrefix", "ivx");
+    public static final String BRIDGE = PORT_PREFIX + "br0";
+    public static final Path STATE_DIR = Path.of("/var/lib/intervirt-test-" + OWNER);
     public static final Path IMAGE_DIR = Path.of(System.getenv().getOrDefault("INTERVIRT_IMAGE_DIR", "/var/lib/intervirt/images"));
 
     private final AgentServer server;
