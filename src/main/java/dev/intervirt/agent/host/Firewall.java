@@ -34,6 +34,13 @@ public interface Firewall {
     /** Removes the registration of a port (no error if absent). */
     void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6);
 
+    /** Re-registers a port with new addresses (an address change), as one change where possible. */
+    default void movePort(String port, MacAddress mac, Inet4Address oldIpv4, Inet6Address oldIpv6,
+                          Inet4Address newIpv4, Inet6Address newIpv6) {
+        removePort(port, mac, oldIpv4, oldIpv6);
+        addPort(port, mac, newIpv4, newIpv6);
+    }
+
     /** Lets two ports exchange bridged traffic (both directions). Idempotent. */
     void link(String portA, String portB);
 

@@ -10,4 +10,10 @@ public interface HostRoutes {
 
     /** Removes the route (no error if absent). */
     void remove(InetAddress address);
+
+    /** Points {@code newAddress} at the bridge and drops {@code oldAddress}, as one step where possible. */
+    default void move(InetAddress oldAddress, InetAddress newAddress) {
+        add(newAddress);
+        remove(oldAddress);
+    }
 }

@@ -45,6 +45,21 @@ public final class IpHostRoutes implements HostRoutes {
         }
     }
 
+    /** One {@code ip -batch}: replace the new route, then replace-and-delete the old one (idempotent). */
+    @Override
+    public void move(InetAddress oldAddress, InetAddress newAddress) {
+        String script = batchLine("replace", newAddress) + batchLine("replace", oldAddress) + batchLine("del", oldAddress);
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of("ip", "-batch", "-"));
+        ProcessRunner.run(cmd, script);
+    }
+
+    /** A batch line; the family follows from the address (batch lines take no -4/-6). */
+    private String batchLine(String verb, InetAddress address) {
+        List<String> argv = command(verb, address);
+        return String.join(" ", argv.subList(prefix.size() + 2, argv.size())) + "\n";
+    }
+
     List<String> command(String verb, InetAddress address) {
         Objects.requireNonNull(address, "address");
         List<String> cmd = new ArrayList<>(prefix);

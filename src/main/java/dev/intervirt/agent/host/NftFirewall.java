@@ -169,6 +169,13 @@ public final class NftFirewall implements Firewall {
         check(nft.run(removePortScript(port, mac, ipv4, ipv6)));
     }
 
+    /** One transaction: the port is never without a registration, not even for a moment. */
+    @Override
+    public void movePort(String port, MacAddress mac, Inet4Address oldIpv4, Inet6Address oldIpv6,
+                         Inet4Address newIpv4, Inet6Address newIpv6) {
+        check(nft.run(removePortScript(port, mac, oldIpv4, oldIpv6) + addPortScript(port, mac, newIpv4, newIpv6)));
+    }
+
     @Override
     public void link(String portA, String portB) {
         check(nft.run(linkScript(portA, portB)));

@@ -212,10 +212,8 @@ public class NetworkService {
     /** Moves every host element that names an address of the container from old to new. */
     private void changeAddress(ContainerRecord old, ContainerRecord neu) {
         try (Undo undo = new Undo()) {
-            firewall.removePort(old.port(), old.mac(), old.ipv4(), old.ipv6());
-            undo.push(() -> firewall.addPort(old.port(), old.mac(), old.ipv4(), old.ipv6()));
-            firewall.addPort(neu.port(), neu.mac(), neu.ipv4(), neu.ipv6());
-            undo.push(() -> firewall.removePort(neu.port(), neu.mac(), neu.ipv4(), neu.ipv6()));
+            firewall.movePort(old.port(), old.mac(), old.ipv4(), old.ipv6(), neu.ipv4(), neu.ipv6());
+            undo.push(() -> firewall.movePort(old.port(), old.mac(), neu.ipv4(), neu.ipv6(), old.ipv4(), old.ipv6()));
             if (old.internet()) {
                 firewall.setInternet(old.ipv4(), old.ipv6(), false);
                 firewall.setInternet(neu.ipv4(), neu.ipv6(), true);
@@ -258,12 +256,8 @@ public class NetworkService {
         if (oldAddress.equals(newAddress)) {
             return;
         }
-        routes.add(newAddress);
-        routes.remove(oldAddress);
-        undo.push(() -> {
-            routes.add(oldAddress);
-            routes.remove(newAddress);
-        });
+        routes.move(oldAddress, newAddress);
+        undo.push(() -> routes.move(newAddress, oldAddress));
     }
 
     static Peer peerOf(ContainerRecord c) {
