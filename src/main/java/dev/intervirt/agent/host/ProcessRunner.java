@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 public final class ProcessRunner {
 
     private static final long DEFAULT_TIMEOUT_SECONDS = 60;
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(ProcessRunner.class.getName());
 
     /** Own threads for draining pipes: the common pool has a single thread on 2 cores. */
     private static final ExecutorService DRAINERS = Executors.newCachedThreadPool(r -> {
@@ -53,6 +54,20 @@ public final class ProcessRunner {
 
     /** Runs the command and returns its result whatever the exit code. */
     public static Result exec(List<String> command, String stdin, long timeoutSeconds) {
+        long t0 = System.nanoTime();
+        Result r = execUntimed(command, stdin, timeoutSeconds);
+        logTime(command, t0, r.exitCode());
+        return r;
+    }
+
+    /** With --debug: every host command with its exit code and duration. */
+    private static void logTime(List<String> command, long t0, int exit) {
+        if (LOG.isLoggable(java.util.logging.Level.FINE)) {
+            LOG.fine(String.format("%s -> %d (%.2f ms)", String.join(" ", command), exit, (System.nanoTime() - t0) / 1e6));
+        }
+    }
+
+    private static Result execUntimed(List<String> command, String stdin, long timeoutSeconds) {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("LC_ALL", "C");
         Process p;
@@ -90,6 +105,13 @@ public final class ProcessRunner {
      * For commands whose work is done long before they exit.
      */
     public static Result execUntilLine(List<String> command, String stdin, String marker, long timeoutSeconds) {
+        long t0 = System.nanoTime();
+        Result r = execUntilLineUntimed(command, stdin, marker, timeoutSeconds);
+        logTime(command, t0, r.exitCode());
+        return r;
+    }
+
+    private static Result execUntilLineUntimed(List<String> command, String stdin, String marker, long timeoutSeconds) {
         Process p;
         try {
             p = new ProcessBuilder(command).start();
@@ -142,6 +164,61 @@ public final class ProcessRunner {
             Thread.currentThread().interrupt();
             throw new CommandFailedException(command, -1, "interrupted");
         }
+    }
+
+    /**
+     * Runs a long command (a package upgrade) with exactly the given environment, handing each
+     * line of its stdout to {@code onLine} as it comes. Returns the exit code with the last
+     * {@code 40} lines of stdout and of stderr (enough to say why it failed). Killed after
+     * {@code timeoutSeconds}.
+     */
+    public static Result execLines(List<String> command, java.util.Map<String, String> environment,
+                                   java.util.function.Consumer<String> onLine, long timeoutSeconds) {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().clear();
+        pb.environment().putAll(environment);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new CommandFailedException(command, -1, e.getMessage());
+        }
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream(), line -> { }), DRAINERS);
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> tail(p.getInputStream(), onLine), DRAINERS);
+        try {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new CommandFailedException(command, -1, "timed out after " + timeoutSeconds + " s");
+            }
+            return new Result(p.exitValue(), out.join(), err.join());
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new CommandFailedException(command, -1, "interrupted");
+        }
+    }
+
+    private static String tail(InputStream s, java.util.function.Consumer<String> onLine) {
+        java.util.ArrayDeque<String> last = new java.util.ArrayDeque<>();
+        try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(s, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                try {
+                    onLine.accept(line);
+                } catch (RuntimeException e) {
+                    // a consumer's failure must not stop the draining (the process would block)
+                }
+                last.addLast(line);
+                if (last.size() > 40) {
+                    last.removeFirst();
+                }
+            }
+        } catch (IOException e) {
+            // the process is gone; what was read so far is the tail
+        }
+        return String.join("\n", last);
     }
 
     private static void drainRest(java.io.BufferedReader reader, Process p, List<String> command) {
