@@ -2,6 +2,7 @@ package dev.intervirt.agent.app;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Settings of one agent. Flags win over {@code INTERVIRT_*} environment variables, which win
@@ -20,9 +21,20 @@ import java.time.Duration;
  * @param stopGrace        how long init may take to shut down before a hard stop
  * @param maxMessageBytes  largest accepted WebSocket message
  * @param debug            debug logging
+ * @param poweroffCommand  argument list run after the reply to {@code shutdown}; empty = disabled (the default)
+ * @param rebootCommand    argument list run after the reply to {@code reboot}; empty = disabled (the default)
+ * @param upgradeCommand   argument list that upgrades the guest's own packages in {@code update}; empty = the
+ *                         guest part is skipped (the default)
  */
 public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String ownerName, String portPrefix,
-                          long memoryMiB, long pidsMax, Duration stopGrace, int maxMessageBytes, boolean debug) {
+                          long memoryMiB, long pidsMax, Duration stopGrace, int maxMessageBytes, boolean debug,
+                          List<String> poweroffCommand, List<String> rebootCommand, List<String> upgradeCommand) {
+
+    public AgentConfig {
+        poweroffCommand = List.copyOf(poweroffCommand);
+        rebootCommand = List.copyOf(rebootCommand);
+        upgradeCommand = List.copyOf(upgradeCommand);
+    }
 
     public static final int DEFAULT_PORT = 55436;
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
@@ -30,12 +42,12 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
     public static AgentConfig defaults() {
         return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
                 Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, 2048, Duration.ofSeconds(10),
-                DEFAULT_MAX_MESSAGE_BYTES, false);
+                DEFAULT_MAX_MESSAGE_BYTES, false, List.of(), List.of(), List.of());
     }
 
     public AgentConfig withPort(int value) {
         return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug);
+                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand);
     }
 
     /** The prefix of the agent's libvirt domains. */
@@ -45,6 +57,12 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
     public AgentConfig withStateDir(Path value) {
         return new AgentConfig(port, libvirtUri, value, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug);
+                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand);
+    }
+
+    /** The same settings with the given guest commands (empty lists disable them). */
+    public AgentConfig withGuestCommands(List<String> poweroff, List<String> reboot, List<String> upgrade) {
+        return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
+                maxMessageBytes, debug, poweroff, reboot, upgrade);
     }
 }

@@ -2,6 +2,7 @@ package dev.intervirt.agent.app;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -30,6 +31,9 @@ public final class ConfigParser {
         SETTINGS.put("--pids-max", "INTERVIRT_PIDS_MAX");
         SETTINGS.put("--stop-grace-seconds", "INTERVIRT_STOP_GRACE_SECONDS");
         SETTINGS.put("--max-message-bytes", "INTERVIRT_MAX_MESSAGE_BYTES");
+        SETTINGS.put("--poweroff-command", "INTERVIRT_POWEROFF_COMMAND");
+        SETTINGS.put("--reboot-command", "INTERVIRT_REBOOT_COMMAND");
+        SETTINGS.put("--upgrade-command", "INTERVIRT_UPGRADE_COMMAND");
         SETTINGS.put("--debug", "INTERVIRT_DEBUG");
     }
 
@@ -49,6 +53,14 @@ public final class ConfigParser {
               --pids-max N              process limit per container (INTERVIRT_PIDS_MAX, default 2048)
               --stop-grace-seconds N    graceful stop before a hard stop (INTERVIRT_STOP_GRACE_SECONDS, default 10)
               --max-message-bytes N     largest accepted message (INTERVIRT_MAX_MESSAGE_BYTES, default 65536)
+              --poweroff-command CMD    run after answering "shutdown", e.g. "systemctl poweroff"
+                                        (INTERVIRT_POWEROFF_COMMAND, default none: shutdown answers code 7)
+              --reboot-command CMD      run after answering "reboot", e.g. "systemctl reboot"
+                                        (INTERVIRT_REBOOT_COMMAND, default none: reboot answers code 7)
+              --upgrade-command CMD     upgrades the guest's packages in "update"; apt status lines on its
+                                        stdout (-o APT::Status-Fd=1) become progress
+                                        (INTERVIRT_UPGRADE_COMMAND, default none: only containers are updated)
+                                        CMD is split on whitespace and run without a shell.
               --debug                   debug logging (INTERVIRT_DEBUG=true)
               --help                    this text
             Flags win over environment variables.
@@ -112,7 +124,8 @@ public final class ConfigParser {
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
         return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, pids, Duration.ofSeconds(grace),
-                maxBytes, debug);
+                maxBytes, debug, commandLine(values, "--poweroff-command"), commandLine(values, "--reboot-command"),
+                commandLine(values, "--upgrade-command"));
     }
 
     private static int intValue(Map<String, String> values, String flag, int fallback, int min, int max)
@@ -130,6 +143,12 @@ public final class ConfigParser {
         } catch (NumberFormatException e) {
             throw new UsageException(flag + " must be a whole number from " + min + " to " + max + " (got \"" + v + "\").");
         }
+    }
+
+    /** A command line split on whitespace into an argument list (no shell); blank or absent = empty (disabled). */
+    static List<String> commandLine(Map<String, String> values, String flag) {
+        String v = values.getOrDefault(flag, "").trim();
+        return v.isEmpty() ? List.of() : List.of(v.split("\\s+"));
     }
 
     private static Path path(Map<String, String> values, String flag, Path fallback) throws UsageException {

@@ -57,7 +57,8 @@ public final class NetworkBench {
     private void run(int n) throws Exception {
         TestAgent.wipeHost(OWNER, PORT_PREFIX, STATE_DIR);
         AgentConfig config = new AgentConfig(freePort(), "lxc:///system", STATE_DIR, TestAgent.IMAGE_DIR, "ivbbr0", OWNER,
-                PORT_PREFIX, 256, 512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, false);
+                PORT_PREFIX, 256, 512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, Boolean.getBoolean("bench.debug"), java.util.List.of(),
+                java.util.List.of(), java.util.List.of());
         AgentServer server = new AgentServer(config);
         server.start();
         try (AgentClient c = AgentClient.connect(config.port())) {
@@ -82,13 +83,18 @@ public final class NetworkBench {
             }
             stats(n, "Connect", connect);
             stats(n, "Disconnect", disconnect);
+            double[] setIpAlone = new double[SAMPLES];
+            for (int s = 0; s < SAMPLES; s++) {
+                setIpAlone[s] = timed(c, request("IDWithNewIpv4").add("id", id(0)).add("newIpv4", ipv4(0, s + 1)));
+            }
+            stats(n, "SetIpv4 (0 peers)", setIpAlone);
             // Give container 0 some peers so SetIpv4 has routes to move in them.
             for (int p = 1; p <= Math.min(5, n - 1); p++) {
                 must(c.call(request("Connect").add("id1", id(0)).add("id2", id(p))));
             }
             double[] setIp = new double[SAMPLES];
             for (int s = 0; s < SAMPLES; s++) {
-                setIp[s] = timed(c, request("IDWithNewIpv4").add("id", id(0)).add("newIpv4", ipv4(0, s + 1)));
+                setIp[s] = timed(c, request("IDWithNewIpv4").add("id", id(0)).add("newIpv4", ipv4(0, s + 2)));
             }
             stats(n, "SetIpv4 (5 peers)", setIp);
             double[] internet = new double[SAMPLES];

@@ -39,10 +39,21 @@ public final class TestAgent implements AutoCloseable {
         return startKeepingState();
     }
 
+    /** Like {@link #start()}, with settings changed by {@code tweak} (e.g. harmless guest commands). */
+    public static TestAgent start(java.util.function.UnaryOperator<AgentConfig> tweak) {
+        wipeHost();
+        return startKeepingState(tweak);
+    }
+
     /** Starts an agent on the existing test state (for restart tests). */
     public static TestAgent startKeepingState() {
-        AgentConfig c = new AgentConfig(freePort(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256, 512,
-                Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true);
+        return startKeepingState(c -> c);
+    }
+
+    /** Starts an agent on the existing test state, with settings changed by {@code tweak}. */
+    public static TestAgent startKeepingState(java.util.function.UnaryOperator<AgentConfig> tweak) {
+        AgentConfig c = tweak.apply(new AgentConfig(freePort(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256,
+                512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true, List.of(), List.of(), List.of()));
         TestAgent agent = new TestAgent(c);
         try {
             agent.server.start();
