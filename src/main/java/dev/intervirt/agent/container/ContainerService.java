@@ -118,6 +118,15 @@ public class ContainerService {
         topology.update(c.withRunning(false));
     }
 
+    /**
+     * Stops a running container gracefully (as {@link #stop}) but keeps its running intent in
+     * the topology: for a guest shutdown or reboot, after which the reconciler starts it again,
+     * and for a restart. A container that is not running is left alone.
+     */
+    public void stopKeepingIntent(String id) {
+        stopDomain(topology.get(id));
+    }
+
     public void remove(String id, Progress progress) {
         ContainerRecord c = topology.get(id);
         String domain = hypervisor.domainName(id);

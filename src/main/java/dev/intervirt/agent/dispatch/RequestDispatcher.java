@@ -95,11 +95,18 @@ public class RequestDispatcher {
     private void execute(Request request, Replier replier) {
         long t0 = System.nanoTime();
         ProgressStream progress = new ProgressStream(request.uuid(), replier);
+        List<Runnable> afterReply = new ArrayList<>(1);
         try (progress) {
-            String note = handle(request, progress);
+            String note = handle(request, progress, afterReply);
             progress.close();
             replier.send(note == null ? Reply.done(request.uuid()) : Reply.doneWithNote(request.uuid(), note));
             log(request, "ok", t0);
+            for (Runnable action : afterReply) {
+                // The power command: only once the reply is out, on its own thread.
+                Thread t = new Thread(action, "after-" + request.typeName().replace('/', '-'));
+                t.setDaemon(false);
+                t.start();
+            }
         } catch (AgentException e) {
             replier.send(Reply.error(request.uuid(), e.code(), e.getMessage()));
             log(request, "error " + e.code().wire() + ": " + e.getMessage(), t0);
@@ -116,7 +123,7 @@ public class RequestDispatcher {
     }
 
     /** Runs the request; returns a note for the success message, or null. */
-    private String handle(Request request, Progress progress) {
+    private String handle(Request request, Progress progress, List<Runnable> afterReply) {
         if (request instanceof AddContainer r) {
             return containers.add(r);
         } else if (request instanceof StartContainer r) {
@@ -141,8 +148,12 @@ public class RequestDispatcher {
             network.removeForward(r.externalPort(), r.protocol());
         } else if (request instanceof GuestCommand g && g.command() == Command.WIPE) {
             guest.wipe(progress);
-        } else if (request instanceof GuestCommand g) {
-            guest.unsupported(g.command().wireName());
+        } else if (request instanceof GuestCommand g && g.command() == Command.UPDATE) {
+            guest.update(progress);
+        } else if (request instanceof GuestCommand g && g.command() == Command.SHUTDOWN) {
+            afterReply.add(guest.powerOff(GuestService.Power.SHUTDOWN));
+        } else if (request instanceof GuestCommand g && g.command() == Command.REBOOT) {
+            afterReply.add(guest.powerOff(GuestService.Power.REBOOT));
         }
         return null;
     }

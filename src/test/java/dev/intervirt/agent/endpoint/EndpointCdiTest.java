@@ -168,7 +168,10 @@ class EndpointCdiTest {
 
             assertEquals(7, c.call(request("Teleport")).code());
             assertEquals(7, c.call(request("Command").add("command", "dance")).code());
-            assertEquals(7, c.call(request("Command").add("command", "update")).code());
+            Exchange disabled = c.call(request("Command").add("command", "shutdown"));
+            assertEquals(7, disabled.code(), "shutdown is disabled by default");
+            assertTrue(disabled.error().contains("--poweroff-command") && disabled.error().contains("INTERVIRT_POWEROFF_COMMAND"),
+                    disabled::toString);
             Exchange bad = c.call(request("StartContainer").add("id", "../etc"));
             assertEquals(8, bad.code());
             assertTrue(bad.error().contains("id"));
