@@ -67,13 +67,18 @@ public final class DomainXml {
 
     /**
      * The agent's network: {@code forward mode='open'} so libvirt adds no firewall rules of its
-     * own, and link-local gateway addresses on the bridge (containers carry /32 and /128).
+     * own, no DNS (so no dnsmasq), and link-local gateway addresses on the bridge (containers
+     * carry /32 and /128).
      */
     public static String network(String name, String bridge) {
         return write(w -> {
             w.writeStartElement("network");
             element(w, "name", name);
             emptyWith(w, "forward", "mode", "open");
+            // No dnsmasq: containers get no DNS/DHCP service from the guest (they reach no guest
+            // service at all), and two agents' networks share the gateway address 169.254.0.1,
+            // where a second dnsmasq could not bind.
+            emptyWith(w, "dns", "enable", "no");
             w.writeStartElement("bridge");
             w.writeAttribute("name", bridge);
             w.writeAttribute("stp", "off");
