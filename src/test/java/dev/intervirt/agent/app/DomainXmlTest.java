@@ -145,6 +145,7 @@ class DomainXmlTest {
         assertEquals("fe80::1", v6.getAttribute("address"));
         assertEquals("64", v6.getAttribute("prefix"));
         assertEquals(0, n.getElementsByTagName("dhcp").getLength(), "no DHCP: containers get fixed addresses");
+        assertEquals("no", child(n, "dns").getAttribute("enable"), "no DNS, so libvirt starts no dnsmasq");
     }
 
     @Test
