@@ -306,7 +306,7 @@ public class GuestService {
     }
 
     /**
-     * Runs the command, turning apt status lines into progress within the slot and other
+     * Runs the command, turning each apt status line into progress within the slot and other
      * output into the message text (at most every 0.5 s). Null on exit 0, else why it failed.
      */
     static String runReporting(List<String> command, Map<String, String> env, long timeoutSeconds, Slot slot) {
@@ -316,11 +316,10 @@ public class GuestService {
             long now = System.nanoTime();
             if (status.isPresent()) {
                 AptStatus s = status.get();
-                if (s.isError() || now - lastSent[0] >= OUTPUT_EVERY_NANOS / 5) {
-                    lastSent[0] = now;
-                    slot.progress().report(slot.from() + slot.width() * s.fraction(), slot.label() + ": "
-                            + Text.printable(s.describe()) + " (" + Math.round(s.percent()) + "%)");
-                }
+                // apt writes a few of these per package: every one is news for the learner
+                lastSent[0] = now;
+                slot.progress().report(slot.from() + slot.width() * s.fraction(), slot.label() + ": "
+                        + Text.printable(s.describe()) + " (" + Math.round(s.percent()) + "%)");
             } else if (!line.isBlank() && now - lastSent[0] >= OUTPUT_EVERY_NANOS) {
                 lastSent[0] = now;
                 slot.progress().report(slot.from(), slot.label() + ": " + Text.printable(line.strip()));
