@@ -34,11 +34,32 @@ interface NftExecutor {
      */
     boolean sysctl(String path, String value);
 
-    /** The agent's own network namespace: {@code nft -f -} and direct writes to /proc/sys. */
+    /** The agent's own network namespace, one-shot {@code nft} only (no session). */
     static NftExecutor local() {
+        return local(null);
+    }
+
+    /**
+     * The agent's own network namespace: scripts of set-element changes only go through a
+     * long-lived {@link NftSession} (its sentinel set {@code sentinelSet}, e.g.
+     * {@code bridge intervirt seq}); anything else, and any element script the session could
+     * not run, through a one-shot {@code nft -e -f -}. Direct writes to /proc/sys.
+     */
+    static NftExecutor local(String sentinelSet) {
+        NftSession session = sentinelSet == null ? null : new NftSession(List.of(), sentinelSet);
         return new NftExecutor() {
             @Override
             public ProcessRunner.Result run(String script) {
+                List<String> lines = script.lines().filter(l -> !l.isBlank()).toList();
+                boolean elementsOnly = !lines.isEmpty() && lines.stream()
+                        .allMatch(l -> l.startsWith("add element ") || l.startsWith("delete element "));
+                if (session != null && elementsOnly) {
+                    ProcessRunner.Result r = session.run(lines);
+                    if (r.ok() || !r.stderr().startsWith("nft session")) {
+                        return r;
+                    }
+                    // The session itself failed (not the batch): run the batch the slow way.
+                }
                 return ProcessRunner.execUntilLine(List.of("nft", "-e", "-f", "-"), script, COMMITTED, TIMEOUT_SECONDS);
             }
 

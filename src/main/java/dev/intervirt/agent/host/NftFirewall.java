@@ -65,6 +65,7 @@ import java.util.Objects;
 public final class NftFirewall implements Firewall {
 
     public static final String DEFAULT_TABLE = "intervirt";
+    static final String SENTINEL_SET = "seq";
     public static final String GATEWAY_IPV4 = "169.254.0.1";
     /** Packet mark bit given to frames bridged between linked ports (see class comment). */
     public static final int BRIDGED_MARK = 0x00100000;
@@ -96,7 +97,8 @@ public final class NftFirewall implements Firewall {
      *                   removed port leaves no element behind (null: governed by registration)
      */
     public NftFirewall(String tableBase, String bridge, String portPrefix, int agentPort) {
-        this(tableBase, bridge, portPrefix, agentPort, NftExecutor.local());
+        this(tableBase, bridge, portPrefix, agentPort,
+                NftExecutor.local("bridge " + NftValues.table(tableBase) + " " + SENTINEL_SET));
     }
 
     NftFirewall(String tableBase, String bridge, int agentPort, NftExecutor nft) {
@@ -238,6 +240,8 @@ public final class NftFirewall implements Firewall {
                 "add set " + b + " port_ipv4 { type ifname . ipv4_addr; }",
                 "add set " + b + " port_ipv6 { type ifname . ipv6_addr; }",
                 "add set " + b + " links { type ifname . ifname; }",
+                // One element, moved by every element change of the agent's nft session (see NftSession).
+                "add set " + b + " " + SENTINEL_SET + " { type mark; }",
                 "add chain " + b + " prerouting { type filter hook prerouting priority filter; policy accept; }",
                 "add chain " + b + " forward { type filter hook forward priority filter; policy accept; }",
                 "add chain " + b + " port_ingress",
