@@ -1,0 +1,67 @@
+package dev.intervirt.agent.host;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The long-lived nft session on the real kernel, in a network namespace of its own: batches
+ * commit, a no-op batch still gets its answer (the sentinel), a failing batch reports nft's
+ * error and changes nothing, and the session recovers for the next batch.
+ */
+class NftSessionIT {
+
+    static final String NS = "ivsess-" + ProcessHandle.current().pid();
+    static final List<String> PREFIX = List.of("ip", "netns", "exec", NS);
+
+    @BeforeAll
+    static void setUp() {
+        ProcessRunner.run(List.of("ip", "netns", "add", NS));
+        ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "-f", "-"), String.join("\n",
+                "add table bridge t",
+                "add set bridge t links { type ifname . ifname; }",
+                "add set bridge t seq { type mark; }") + "\n");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        ProcessRunner.exec(List.of("ip", "netns", "delete", NS), null, 10);
+    }
+
+    private static String elements() {
+        return ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "list", "set", "bridge", "t", "links"));
+    }
+
+    @Test
+    void batchesCommitFailuresAreReportedAndTheSessionRecovers() {
+        try (NftSession s = new NftSession(PREFIX, "bridge t seq")) {
+            ProcessRunner.Result add = s.run(List.of("add element bridge t links { \"a\" . \"b\" }"));
+            assertTrue(add.ok(), add.stderr());
+            assertTrue(elements().contains("\"a\" . \"b\""));
+
+            ProcessRunner.Result again = s.run(List.of("add element bridge t links { \"a\" . \"b\" }"));
+            assertTrue(again.ok(), "a batch that changes nothing is still answered: " + again.stderr());
+
+            ProcessRunner.Result bad = s.run(List.of(
+                    "add element bridge t links { \"c\" . \"d\" }",
+                    "delete element bridge t links { \"x\" . \"y\" }"));
+            assertFalse(bad.ok());
+            assertTrue(bad.stderr().contains("No such file or directory"), bad.stderr());
+            assertFalse(elements().contains("\"c\" . \"d\""), "a failed batch changes nothing");
+
+            ProcessRunner.Result delete = s.run(List.of(
+                    "add element bridge t links { \"a\" . \"b\" }",
+                    "delete element bridge t links { \"a\" . \"b\" }"));
+            assertTrue(delete.ok(), "the session recovered: " + delete.stderr());
+            assertFalse(elements().contains("\"a\" . \"b\""));
+            String seq = ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "list", "set", "bridge", "t", "seq"));
+            assertEquals(1, seq.lines().filter(l -> l.contains("elements")).count(), "one sentinel element: " + seq);
+        }
+    }
+}
