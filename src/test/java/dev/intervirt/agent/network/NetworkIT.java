@@ -142,6 +142,16 @@ class NetworkIT {
         assertNotEquals(before, initPid(agent.domain("c2")), "the container rebooted");
         restartListener("c2");
         assertMatrix(Set.of("c1-c2", "c3-c4"), "after a reboot inside c2");
+
+        // A link to a stopped container is topology: it is in force once the container starts.
+        succeeded(client.call(request("StopContainer").add("id", "c4")));
+        succeeded(client.call(connect("Connect", "c1", "c4")));
+        succeeded(client.call(request("StartContainer").add("id", "c4")));
+        restartListener("c4");
+        assertEquals("v4 v6 tcp", probe("c1", "c4"), "linked while stopped");
+        assertEquals("v4 v6 tcp", probe("c4", "c1"), "linked while stopped");
+        succeeded(client.call(connect("Disconnect", "c1", "c4")));
+        assertEquals("", probe("c1", "c4"), "and cut again");
     }
 
     @Test
