@@ -21,6 +21,7 @@ packages=(
   nftables iproute2 iputils-ping netcat-openbsd
   util-linux mount procps
   debootstrap debian-archive-keyring xz-utils ca-certificates
+  python3-minimal
   maven openjdk-17-jdk-headless
 )
 missing=()
