@@ -18,7 +18,7 @@ flock 8
 # --- 1. packages ----------------------------------------------------------------------
 packages=(
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base
-  nftables iproute2 iputils-ping netcat-openbsd
+  nftables iproute2 iputils-ping netcat-openbsd socat
   util-linux mount procps
   debootstrap debian-archive-keyring xz-utils ca-certificates
   python3-minimal
