@@ -237,6 +237,25 @@ class NetworkIT {
         Thread.sleep(300);
         inNetns(CLIENT_NS, "sh", "-c", "echo gone | nc -N -w2 " + CLIENT_SIDE_GUEST + " 18080");
         assertFalse(tcp3.waitFor(2, TimeUnit.SECONDS), "a removed forward carries nothing");
+
+        // A forward follows the container's address, and one made while it is stopped waits for it.
+        succeeded(client.call(forward(id, 8081, 18081, "tcp")));
+        succeeded(client.call(request("IDWithNewIpv4").add("id", id).add("newIpv4", "192.168.201.1")));
+        NODES.put(id, new String[]{"192.168.201.1", NODES.get(id)[1]});
+        assertTrue(forwardDelivers(id, 8081, 18081, "after-ip-change"), "the forward follows the new address");
+        succeeded(client.call(request("StopContainer").add("id", id)));
+        succeeded(client.call(forward(id, 8082, 18082, "tcp")));
+        succeeded(client.call(request("StartContainer").add("id", id)));
+        assertTrue(forwardDelivers(id, 8082, 18082, "made-while-stopped"), "the forward waited for the container");
+    }
+
+    /** A listener in the container on {@code internal}; the client sends a word to the guest's {@code external}. */
+    private static boolean forwardDelivers(String id, int internal, int external, String word) throws Exception {
+        Process listener = startInside(agent.domain(id), "nc", "-l", "-p", Integer.toString(internal));
+        listeners.add(listener);
+        Thread.sleep(300);
+        inNetns(CLIENT_NS, "sh", "-c", "echo " + word + " | nc -N -w3 " + CLIENT_SIDE_GUEST + " " + external);
+        return listener.waitFor(5, TimeUnit.SECONDS) && new String(listener.getInputStream().readAllBytes()).contains(word);
     }
 
     // ---- matrix -----------------------------------------------------------------------------
