@@ -95,6 +95,7 @@ public class ContainerService {
         try (Undo undo = new Undo()) {
             rootfs.mount(id, image);
             undo.push(() -> rootfs.unmount(id));
+            NetworkGuards.install(rootfs.rootOf(id));
             int pid = hypervisor.start(domain);
             undo.push(() -> {
                 pids.stopped(id);
@@ -154,6 +155,7 @@ public class ContainerService {
         boolean running = hypervisor.isRunning(domain);
         if (c.running() && !running) {
             rootfs.mount(c.id(), images.resolve(c.image()));
+            NetworkGuards.install(rootfs.rootOf(c.id()));
             int pid = hypervisor.start(domain);
             pids.started(c.id(), pid);
             pidLimits.apply(domain, pid);

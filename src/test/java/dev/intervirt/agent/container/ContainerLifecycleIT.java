@@ -174,7 +174,41 @@ class ContainerLifecycleIT {
         assertNothingLeftOf(id, port);
     }
 
+    @Test
+    @Order(5)
+    void theImagesOwnNetworkConfigurationLeavesEth0Alone() {
+        String id = "computer-12";
+        String domain = agent.domain(id);
+        assertTrue(client.call(add(id, "10.0.0.12", "fd00::12", "02:00:00:00:00:12")).ok());
+        assertTrue(client.call(request("StartContainer").add("id", id)).ok());
+        // Inside, someone enables systemd-networkd with DHCP, router advertisements and a static address.
+        var enable = inside(domain, "sh", "-c", "mkdir -p /etc/systemd/network && printf '"
+                + "[Match]\\nName=eth0\\n[Network]\\nDHCP=yes\\nIPv6AcceptRA=yes\\nAddress=10.99.99.99/24\\n' "
+                + "> /etc/systemd/network/50-dhcp.network && systemctl --root=/ enable systemd-networkd");
+        assertTrue(enable.ok(), enable.stderr() + enable.stdout());
+        assertTrue(client.call(request("StopContainer").add("id", id)).ok());
+        assertTrue(client.call(request("StartContainer").add("id", id)).ok());
+        long deadline = System.currentTimeMillis() + 15_000;
+        String state = "";
+        while (System.currentTimeMillis() < deadline && !state.equals("active")) {
+            sleep(250);
+            state = inside(domain, "systemctl", "is-active", "systemd-networkd").stdout().trim();
+        }
+        assertEquals("active", state, "networkd runs in the container");
+        sleep(3000); // give networkd time to act on eth0 if it were going to
+        assertEth0Exactly(domain, "02:00:00:00:00:12", "10.0.0.12", "fd00::12");
+        assertTrue(client.call(request("RemoveContainer").add("id", id)).ok());
+    }
+
     // ---- helpers ----------------------------------------------------------------------------
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     private static void assertEth0Exactly(String domain, String mac, String ipv4, String ipv6) {
         JsonArray links = Json.createReader(new StringReader(insideNet(domain, "ip", "-j", "addr", "show", "dev", "eth0")
