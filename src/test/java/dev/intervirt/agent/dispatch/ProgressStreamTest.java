@@ -25,7 +25,7 @@ class ProgressStreamTest {
     void aSilentStepIsCoveredByRepeatedMessagesUntilClose() throws Exception {
         ProgressStream s = stream();
         s.report(0.2, "stopping");
-        Thread.sleep(ProgressStream.HEARTBEAT.toMillis() * 2 + 500);
+        Thread.sleep(ProgressStream.HEARTBEAT.toMillis() * 2 + 1500);
         s.close();
         int atClose = sent.size();
         assertTrue(atClose >= 3, "first message plus at least two heartbeats: " + sent);
