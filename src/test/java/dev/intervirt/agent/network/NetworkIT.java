@@ -93,6 +93,8 @@ class NetworkIT {
         succeeded(client.call(connect("Connect", "c2", "c3")));
         succeeded(client.call(connect("Connect", "c3", "c4")));
         assertMatrix(Set.of("c1-c2", "c2-c3", "c3-c4"), "three links in a chain");
+        assertTrue(udpDelivers("c1", "c2", "udp-linked"), "UDP over a link");
+        assertFalse(udpDelivers("c1", "c3", "udp-unlinked"), "no UDP without a link");
 
         Exchange again = client.call(connect("Connect", "c2", "c1"));
         assertEquals(3, again.code(), "already connected");
@@ -247,6 +249,21 @@ class NetworkIT {
         succeeded(client.call(forward(id, 8082, 18082, "tcp")));
         succeeded(client.call(request("StartContainer").add("id", id)));
         assertTrue(forwardDelivers(id, 8082, 18082, "made-while-stopped"), "the forward waited for the container");
+    }
+
+    /** A UDP datagram from one container to another's IPv4 address arrives (or not). */
+    private static boolean udpDelivers(String from, String to, String word) {
+        try {
+            Process listener = startInside(agent.domain(to), "nc", "-u", "-l", "-p", "9999");
+            listeners.add(listener);
+            Thread.sleep(300);
+            inside(agent.domain(from), "sh", "-c", "echo " + word + " | nc -u -w1 " + NODES.get(to)[0] + " 9999");
+            boolean got = readAvailable(listener, 2000).contains(word);
+            listener.destroyForcibly();
+            return got;
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** A listener in the container on {@code internal}; the client sends a word to the guest's {@code external}. */
