@@ -200,6 +200,42 @@ class ContainerLifecycleIT {
         assertTrue(client.call(request("RemoveContainer").add("id", id)).ok());
     }
 
+    @Test
+    @Order(6)
+    void networkManagerAndIfupdownLeaveEth0Alone() {
+        // An image with NetworkManager and ifupdown (both enabled): built once per machine.
+        var built = sh("scripts/build-test-image.sh");
+        assertTrue(built.ok(), built.stderr());
+        String id = "computer-13";
+        String domain = agent.domain(id);
+        assertTrue(client.call(request("AddContainer").add("id", id).add("ipv4", "10.0.0.13").add("ipv6", "fd00::13")
+                .add("mac", "02:00:00:00:00:13").add("internet", false).add("image", "ivtest/netcfg")).ok());
+        assertTrue(client.call(request("StartContainer").add("id", id)).ok());
+        // Static settings, so that a manager that took eth0 over would visibly change it.
+        var configure = inside(domain, "sh", "-c", "printf 'auto lo\\niface lo inet loopback\\nauto eth0\\n"
+                + "iface eth0 inet static\\n  address 10.97.97.97/24\\n' > /etc/network/interfaces"
+                + " && mkdir -p /etc/NetworkManager/system-connections"
+                + " && printf '[connection]\\nid=learner\\ntype=ethernet\\ninterface-name=eth0\\nautoconnect=true\\n"
+                + "[ipv4]\\nmethod=manual\\naddress1=10.96.96.96/24\\n[ipv6]\\nmethod=auto\\n'"
+                + " > /etc/NetworkManager/system-connections/learner.nmconnection"
+                + " && chmod 600 /etc/NetworkManager/system-connections/learner.nmconnection");
+        assertTrue(configure.ok(), configure.stderr());
+        assertTrue(client.call(request("StopContainer").add("id", id)).ok());
+        assertTrue(client.call(request("StartContainer").add("id", id)).ok());
+        long deadline = System.currentTimeMillis() + 20_000;
+        String state = "";
+        while (System.currentTimeMillis() < deadline && !state.equals("active")) {
+            sleep(250);
+            state = inside(domain, "systemctl", "is-active", "NetworkManager").stdout().trim();
+        }
+        assertEquals("active", state, "NetworkManager runs in the container");
+        sleep(4000); // time for NetworkManager or ifup to act on eth0 if they were going to
+        assertEth0Exactly(domain, "02:00:00:00:00:13", "10.0.0.13", "fd00::13");
+        String devices = inside(domain, "nmcli", "-t", "-f", "DEVICE,STATE", "device", "status").stdout();
+        assertTrue(devices.contains("eth0:unmanaged"), "NetworkManager leaves eth0 alone: " + devices);
+        assertTrue(client.call(request("RemoveContainer").add("id", id)).ok());
+    }
+
     // ---- helpers ----------------------------------------------------------------------------
 
     private static void sleep(long ms) {
