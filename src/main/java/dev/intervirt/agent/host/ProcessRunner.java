@@ -78,24 +78,8 @@ public final class ProcessRunner {
         }
         CompletableFuture<String> out = drain(p.getInputStream());
         CompletableFuture<String> err = drain(p.getErrorStream());
-        try (OutputStream in = p.getOutputStream()) {
-            if (stdin != null) {
-                in.write(stdin.getBytes(StandardCharsets.UTF_8));
-            }
-        } catch (IOException e) {
-            // The command may exit before reading its input; its exit code tells the story.
-        }
-        try {
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new CommandFailedException(command, -1, "timed out after " + timeoutSeconds + " s");
-            }
-            return new Result(p.exitValue(), out.join(), err.join());
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new CommandFailedException(command, -1, "interrupted");
-        }
+        feed(p, stdin);
+        return awaitExit(p, command, timeoutSeconds, out, err);
     }
 
     /**
@@ -119,13 +103,7 @@ public final class ProcessRunner {
             throw new CommandFailedException(command, -1, e.getMessage());
         }
         CompletableFuture<String> err = drain(p.getErrorStream());
-        try (OutputStream in = p.getOutputStream()) {
-            if (stdin != null) {
-                in.write(stdin.getBytes(StandardCharsets.UTF_8));
-            }
-        } catch (IOException e) {
-            // The command may exit before reading its input; its exit code tells the story.
-        }
+        feed(p, stdin);
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
             StringBuilder sb = new StringBuilder();
             try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -186,6 +164,23 @@ public final class ProcessRunner {
         }
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream(), line -> { }), DRAINERS);
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> tail(p.getInputStream(), onLine), DRAINERS);
+        return awaitExit(p, command, timeoutSeconds, out, err);
+    }
+
+    /** Writes the command's input (if any) and closes its stdin. */
+    private static void feed(Process p, String stdin) {
+        try (OutputStream in = p.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            // The command may exit before reading its input; its exit code tells the story.
+        }
+    }
+
+    /** Waits for the exit within the timeout (killing the command and its children after it). */
+    private static Result awaitExit(Process p, List<String> command, long timeoutSeconds, CompletableFuture<String> out,
+                                    CompletableFuture<String> err) {
         try {
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);

@@ -119,20 +119,22 @@ public class NetworkService {
 
     public void setIpv4(String id, Inet4Address address) {
         ContainerRecord old = topology.get(id);
-        if (old.ipv4().equals(address)) {
-            throw AgentException.alreadyDone("Container " + id + " already has the address " + IpAddresses.format(address) + ".");
-        }
-        topology.requireFree(address, id);
-        changeAddress(old, old.withIpv4(address));
+        setAddress(old, old.ipv4(), address, old.withIpv4(address));
     }
 
     public void setIpv6(String id, Inet6Address address) {
         ContainerRecord old = topology.get(id);
-        if (old.ipv6().equals(address)) {
-            throw AgentException.alreadyDone("Container " + id + " already has the address " + IpAddresses.format(address) + ".");
+        setAddress(old, old.ipv6(), address, old.withIpv6(address));
+    }
+
+    private void setAddress(ContainerRecord old, java.net.InetAddress current, java.net.InetAddress address,
+                            ContainerRecord neu) {
+        if (current.equals(address)) {
+            throw AgentException.alreadyDone("Container " + old.id() + " already has the address "
+                    + IpAddresses.format(address) + ".");
         }
-        topology.requireFree(address, id);
-        changeAddress(old, old.withIpv6(address));
+        topology.requireFree(address, old.id());
+        changeAddress(old, neu);
     }
 
     public void setInternet(String id, boolean enabled) {
