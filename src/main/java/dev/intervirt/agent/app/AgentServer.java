@@ -97,6 +97,9 @@ public final class AgentServer {
             server = null;
         }
         if (weld != null && weld.isRunning()) {
+            if (weld.select(dev.intervirt.agent.host.Hypervisor.class).get() instanceof LibvirtHypervisor libvirt) {
+                libvirt.close();
+            }
             weld.shutdown();
         }
         weld = null;

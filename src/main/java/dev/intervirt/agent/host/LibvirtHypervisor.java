@@ -33,6 +33,14 @@ public class LibvirtHypervisor implements Hypervisor {
     private static final Duration POWEROFF_RESEND = Duration.ofMillis(500);
     private static final int START_ATTEMPTS = 4;
     private static boolean eventLoopStarted;
+    /**
+     * Every connection ever opened stays reachable: libvirt keeps pointers to the JNA callbacks
+     * registered on it, and a collected connection (its finalizer, its callback objects) would
+     * leave libvirt's event loop calling freed code (a SIGSEGV seen when a second agent started
+     * in the same JVM). Few connections are ever made (one per start or libvirtd restart).
+     */
+    private static final List<Connect> RETAINED = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
     private final List<BiConsumer<String, StartKind>> startedListeners = new CopyOnWriteArrayList<>();
 
     private final String uri;
@@ -79,6 +87,7 @@ public class LibvirtHypervisor implements Hypervisor {
             Connect.setErrorCallback(new org.libvirt.ErrorCallback());
             startEventLoop();
             connection = new Connect(uri);
+            RETAINED.add(connection);
             registerListeners(connection);
             return connection;
         } catch (LibvirtException e) {
@@ -121,7 +130,16 @@ public class LibvirtHypervisor implements Hypervisor {
         c.addRebootListener(domain -> notifyStarted(domain, StartKind.REBOOTED));
     }
 
+    /** Stops delivering events to this instance's listeners (libvirt may still call in). */
+    public void close() {
+        closed = true;
+        startedListeners.clear();
+    }
+
     private void notifyStarted(Domain domain, StartKind kind) {
+        if (closed) {
+            return;
+        }
         try {
             String name = domain.getName();
             if (name.startsWith(domainPrefix)) {
