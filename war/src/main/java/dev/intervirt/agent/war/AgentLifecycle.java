@@ -11,7 +11,10 @@ import jakarta.enterprise.context.BeforeDestroyed;
 import jakarta.enterprise.context.Initialized;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import org.libvirt.Library;
+import org.libvirt.LibvirtException;
 
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -58,6 +61,14 @@ public class AgentLifecycle {
     void stop(@Observes @BeforeDestroyed(ApplicationScoped.class) Object context) {
         if (hypervisor instanceof LibvirtHypervisor libvirt) {
             libvirt.close();
+            // libvirt-java and its event loop thread belong to this deployment's class loader. Left
+            // running after an undeploy, that thread would also deliver the next deployment's
+            // events, with this (dead) deployment as context class loader: its CDI lookups fail.
+            try {
+                Library.stopEventLoop();
+            } catch (LibvirtException e) {
+                LOG.log(Level.WARNING, "cannot stop libvirt's event loop: " + e.getMessage(), e);
+            }
         }
         LOG.info("intervirt agent stopped (containers keep running)");
     }
