@@ -161,6 +161,16 @@ class WarDeploymentIT {
         assertFalse(domainExists(OWNER + "-computer-6002"), "a refused request makes nothing");
 
         assertEquals(6, client.call(request("RemoveContainer").add("id", CONTAINER)).code(), "no such container");
+
+        // INTERVIRT_PORT names the runtime's HTTP port, which then is the agent's own port.
+        assertTrue(client.call(request("AddContainer").add("id", "computer-6003").add("ipv4", "10.66.0.4").add("ipv6", "fd66::4")
+                .add("mac", "02:66:00:00:00:04").add("internet", false).add("image", "debian/trixie")).ok());
+        Exchange ownPort = client.call(request("AddPortForwarding").add("id", "computer-6003").add("internalPort", 80)
+                .add("externalPort", base.getPort()).add("protocol", "tcp"));
+        assertEquals(8, ownPort.code(), ownPort::toString);
+        assertTrue(ownPort.error().contains("agent's own port"), ownPort::toString);
+        assertTrue(client.call(request("RemoveContainer").add("id", "computer-6003")).ok());
+        assertFalse(domainExists(OWNER + "-computer-6003"));
         assertTrue(client.isOpen());
     }
 
