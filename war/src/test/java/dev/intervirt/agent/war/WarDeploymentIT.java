@@ -61,6 +61,7 @@ class WarDeploymentIT {
     @Deployment(testable = false)
     static WebArchive war() {
         HostWipe.wipe(OWNER, PORT_PREFIX, STATE_DIR);
+        System.getProperties().stringPropertyNames().stream().filter(n -> n.startsWith("INTERVIRT_")).forEach(System::clearProperty);
         // The agent reads INTERVIRT_* from the environment or, as here, from system properties.
         System.setProperty("INTERVIRT_OWNER_NAME", OWNER);
         System.setProperty("INTERVIRT_PORT_PREFIX", PORT_PREFIX);
@@ -72,6 +73,12 @@ class WarDeploymentIT {
         return ShrinkWrap.createFromZipFile(WebArchive.class, warFile());
     }
 
+    /** The protocol's URL on the runtime's port: glassfish-web.xml deploys the WAR at the root context. */
+    static URI protocolUri(URL base) {
+        assertEquals("/", base.getPath(), "deployed at the root context");
+        return URI.create("ws://" + base.getHost() + ":" + base.getPort() + "/containerManagement");
+    }
+
     static File warFile() {
         File war = new File(System.getProperty("intervirt.test.war", "target/intervirt-agent.war"));
         assertTrue(war.isFile(), "built WAR at " + war);
@@ -80,9 +87,7 @@ class WarDeploymentIT {
 
     @BeforeEach
     void connect() {
-        // base is http://127.0.0.1:PORT/CONTEXT/ (with the slash).
-        URI ws = URI.create(base.toString().replaceFirst("^http", "ws") + "containerManagement");
-        client = AgentClient.connect(ws);
+        client = AgentClient.connect(protocolUri(base));
     }
 
     @AfterEach
@@ -105,6 +110,8 @@ class WarDeploymentIT {
             names = zip.stream().map(ZipEntry::getName).toList();
         }
         assertTrue(names.contains("WEB-INF/beans.xml"), "CDI bean archive");
+        assertTrue(names.contains("WEB-INF/web.xml"), "Tyrus' incoming buffer");
+        assertTrue(names.contains("WEB-INF/glassfish-web.xml"), "root context");
         assertTrue(names.contains("WEB-INF/classes/dev/intervirt/agent/endpoint/ContainerManagementEndpoint.class"));
         for (String standalone : List.of("AgentServer", "Main", "CdiComponentProvider", "LogSetup")) {
             assertFalse(names.contains("WEB-INF/classes/dev/intervirt/agent/app/" + standalone + ".class"), standalone);

@@ -12,7 +12,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.URI;
 import java.net.URL;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -78,7 +77,7 @@ class WarRedeployIT {
 
     @Test
     void theAgentWorksInASecondDeployment() {
-        try (AgentClient client = AgentClient.connect(URI.create(base.toString().replaceFirst("^http", "ws") + "containerManagement"))) {
+        try (AgentClient client = AgentClient.connect(WarDeploymentIT.protocolUri(base))) {
             Exchange version = client.call(request("Command").add("command", "version"));
             assertEquals(System.getProperty("intervirt.test.projectVersion"), version.last().getString("version"));
             String domain = WarDeploymentIT.OWNER + "-" + CONTAINER;
