@@ -5,7 +5,6 @@ import dev.intervirt.agent.app.AgentServer;
 
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -97,43 +96,7 @@ public final class TestAgent implements AutoCloseable {
 
     /** The same for any owner name, port prefix and state directory (benchmarks use their own). */
     public static void wipeHost(String owner, String portPrefix, Path stateDir) {
-        String list = HostCommands.sh("virsh", "-c", "lxc:///system", "list", "--all", "--name").stdout();
-        for (String name : list.split("\n")) {
-            name = name.trim();
-            if (name.startsWith(owner + "-")) {
-                HostCommands.sh("virsh", "-c", "lxc:///system", "destroy", name);
-                HostCommands.sh("virsh", "-c", "lxc:///system", "undefine", name);
-            }
-        }
-        if (Files.isDirectory(stateDir.resolve("containers"))) {
-            try (var dirs = Files.list(stateDir.resolve("containers"))) {
-                for (Path d : dirs.toList()) {
-                    HostCommands.sh("umount", "-l", d.resolve("rootfs").toString());
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        HostCommands.sh("rm", "-rf", "--one-file-system", stateDir.toString());
-        for (String family : List.of("bridge", "inet", "ip", "ip6")) {
-            HostCommands.sh("nft", "delete", "table", family, owner);
-        }
-        Path pids = Path.of("/sys/fs/cgroup/pids", owner);
-        if (Files.isDirectory(pids)) {
-            HostCommands.sh("find", pids.toString(), "-depth", "-type", "d", "-exec", "rmdir", "{}", ";");
-        }
-        HostCommands.sh("virsh", "-c", "lxc:///system", "net-destroy", owner);
-        HostCommands.sh("virsh", "-c", "lxc:///system", "net-undefine", owner);
-        String links = HostCommands.sh("ip", "-o", "link", "show").stdout();
-        for (String line : links.split("\n")) {
-            String[] f = line.split(":\\s+");
-            if (f.length > 1) {
-                String name = f[1].split("@")[0];
-                if (name.startsWith(portPrefix)) {
-                    HostCommands.sh("ip", "link", "delete", name);
-                }
-            }
-        }
+        HostWipe.wipe(owner, portPrefix, stateDir);
     }
 
     private static int freePort() {
