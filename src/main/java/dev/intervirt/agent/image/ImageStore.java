@@ -184,8 +184,19 @@ public class ImageStore implements AutoCloseable {
 
     /** Removes a tree without following links or crossing into other filesystems. */
     void deleteQuietly(Path dir) {
-        if (Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        // Also when the preparer is being stopped (interrupted): never leave a half download behind.
+        boolean interrupted = Thread.interrupted();
+        try {
             ProcessRunner.exec(List.of("rm", "-rf", "--one-file-system", "--", dir.toString()), null, 600);
+        } catch (RuntimeException e) {
+            LOG.warning("image store: could not remove " + dir + ": " + e.getMessage());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
