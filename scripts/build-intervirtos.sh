@@ -3,7 +3,8 @@
 # (debootstrap from INTERVIRT_DEBIAN_MIRROR) plus the tools of the Intervirt lab computer:
 # openssh-server with root login and an EMPTY password (the client's shell expects it),
 # ca-certificates, curl, sudo, iproute2, ping, arping, dnsutils, tcpdump, traceroute,
-# telnet, docker.io, docker-compose; ssh and docker enabled. Derived from the cached
+# telnet, docker.io (+ docker-cli, its client since trixie), docker-compose; ssh and docker
+# enabled. Derived from the cached
 # default image (no second debootstrap); cached like any image; built in a temporary
 # sibling directory and renamed into place only when complete (atomic).
 set -euo pipefail
@@ -35,7 +36,7 @@ done
 [ -e "$dest" ] && { log "$step" "removing incomplete $dest"; rm -rf --one-file-system "$dest"; }
 
 packages=(openssh-server ca-certificates curl sudo iproute2 iputils-ping arping dnsutils
-  tcpdump traceroute telnet docker.io docker-compose)
+  tcpdump traceroute telnet docker.io docker-cli docker-compose)
 tmp=$(mktemp -d "$parent/.current.build.XXXXXX")
 chmod 755 "$tmp"
 r=$tmp/rootfs
