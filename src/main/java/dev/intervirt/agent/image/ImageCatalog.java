@@ -67,7 +67,7 @@ public final class ImageCatalog {
         return out;
     }
 
-    /** The newest version that has a root tarball (versions are build dates: text order is time order). */
+    /** The newest version that has a root tarball (see {@link VersionOrder}). */
     private static Optional<ImageRelease> newest(String key, JsonObject product) {
         String[] parts = key.split(":");
         ImageName canonical = ImageName.parse(parts[0] + "/" + parts[1]);
@@ -76,7 +76,7 @@ public final class ImageCatalog {
             return Optional.empty();
         }
         String[] names = versions.keySet().toArray(String[]::new);
-        Arrays.sort(names);
+        Arrays.sort(names, VersionOrder.INSTANCE);
         for (int i = names.length - 1; i >= 0; i--) {
             JsonObject items = versions.getJsonObject(names[i]).getJsonObject("items");
             if (items == null) {

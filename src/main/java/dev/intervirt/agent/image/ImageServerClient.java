@@ -12,19 +12,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /** HTTP access to one simplestreams server: its product list and its files. */
 public class ImageServerClient {
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
-    /** Index and product list are small; the tarball download has no overall limit (it may be slow), only a stall limit. */
+    /** Index and product list are small; a tarball download has no overall limit (it may be slow), only a stall limit. */
     private static final Duration JSON_TIMEOUT = Duration.ofSeconds(60);
 
+    /** A download that receives nothing for this long is given up. */
+    static final Duration STALL_LIMIT = Duration.ofSeconds(60);
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "image-download-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final Duration stallLimit;
     private final String base;
     private final HttpClient http;
 
     public ImageServerClient(String serverUrl) {
+        this(serverUrl, STALL_LIMIT);
+    }
+
+    ImageServerClient(String serverUrl, Duration stallLimit) {
+        this.stallLimit = stallLimit;
         this.base = serverUrl.endsWith("/") ? serverUrl : serverUrl + "/";
         this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build();
     }
@@ -61,7 +81,8 @@ public class ImageServerClient {
      * its SHA-256 (computed while downloading).
      */
     public String download(String path, Path target, LongConsumer progress) {
-        HttpRequest request = HttpRequest.newBuilder(uri(path)).GET().build();
+        // The timeout bounds the wait for the answer's headers; the body has the stall watchdog.
+        HttpRequest request = HttpRequest.newBuilder(uri(path)).timeout(stallLimit).GET().build();
         try {
             HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = r.body()) {
@@ -70,14 +91,39 @@ public class ImageServerClient {
                 }
                 MessageDigest digest = Checksums.sha256();
                 long total = 0;
+                AtomicLong lastRead = new AtomicLong(System.nanoTime());
+                AtomicBoolean stalled = new AtomicBoolean();
+                // A server that stops sending would block the read (and the preparer) for ever.
+                ScheduledFuture<?> watchdog = WATCHDOG.scheduleWithFixedDelay(() -> {
+                    if (System.nanoTime() - lastRead.get() > stallLimit.toNanos() && stalled.compareAndSet(false, true)) {
+                        try {
+                            in.close();
+                        } catch (IOException ignored) {
+                            // the read fails either way
+                        }
+                    }
+                }, 1, 1, TimeUnit.SECONDS);
                 try (OutputStream out = Files.newOutputStream(target)) {
                     byte[] buf = new byte[1 << 16];
                     for (int n; (n = in.read(buf)) > 0; ) {
+                        lastRead.set(System.nanoTime());
                         out.write(buf, 0, n);
                         digest.update(buf, 0, n);
                         total += n;
                         progress.accept(total);
                     }
+                } catch (IOException e) {
+                    if (stalled.get()) {
+                        throw new ImageSourceException("download of " + base + path + " stalled: nothing received for "
+                                + stallLimit.toSeconds() + " s", e);
+                    }
+                    throw e;
+                } finally {
+                    watchdog.cancel(false);
+                }
+                if (stalled.get()) {
+                    throw new ImageSourceException("download of " + base + path + " stalled: nothing received for "
+                            + stallLimit.toSeconds() + " s");
                 }
                 return Checksums.hex(digest);
             }

@@ -124,4 +124,14 @@ class ImageCatalogTest {
             assertEquals("amd64", ImageCatalog.hostArch());
         }
     }
+
+    @Test
+    void versionsCompareNumbersByValue() {
+        java.util.List<String> sorted = new java.util.ArrayList<>(java.util.List.of("20240202.10", "20240202.9",
+                "20251124_05:24", "20251123_23:59", "20251124_05:24a", "20240202"));
+        sorted.sort(VersionOrder.INSTANCE);
+        assertEquals(java.util.List.of("20240202", "20240202.9", "20240202.10", "20251123_23:59", "20251124_05:24",
+                "20251124_05:24a"), sorted);
+        assertEquals(0, VersionOrder.INSTANCE.compare("007", "7"));
+    }
 }

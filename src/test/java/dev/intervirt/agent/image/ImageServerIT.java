@@ -153,6 +153,17 @@ class ImageServerIT {
     }
 
     @Test
+    void aDownloadThatStallsIsGivenUp(@TempDir Path dir) {
+        ImageServerClient client = new ImageServerClient(server.url(), Duration.ofSeconds(2));
+        long t0 = System.nanoTime();
+        ImageSourceException e = assertThrows(ImageSourceException.class,
+                () -> client.download("stall", dir.resolve("x"), bytes -> { }));
+        assertTrue(e.getMessage().contains("stalled"), e.getMessage());
+        long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+        assertTrue(seconds < 10, "given up after about 2 s, not " + seconds + " s");
+    }
+
+    @Test
     void addContainerWhileTheImageIsPreparedIsAnsweredAtOnceWithCode6() throws Exception {
         String dist = "ivimgtest";
         server.add(dist, "slow", dist + "/slow", SimpleStreamsServer.tinyRootfs(work, "slow"));

@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A simplestreams image server on 127.0.0.1 for tests: index.json, images.json and one tiny
  * root tarball per product, built by {@link #tinyRootfs}. Counts requests per path, can
  * corrupt a tarball (published checksum no longer matches) and hold tarball answers back
- * until {@link #release()}.
+ * until {@link #release()}; {@code /stall} sends half a body and then nothing.
  */
 public final class SimpleStreamsServer implements AutoCloseable {
 
@@ -42,6 +42,7 @@ public final class SimpleStreamsServer implements AutoCloseable {
     private final Map<String, AtomicInteger> requests = new ConcurrentHashMap<>();
     private final Map<String, Boolean> corrupt = new ConcurrentHashMap<>();
     private volatile CountDownLatch hold = new CountDownLatch(0);
+    private final CountDownLatch stallRelease = new CountDownLatch(1);
 
     public SimpleStreamsServer() throws IOException {
         http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
@@ -113,6 +114,18 @@ public final class SimpleStreamsServer implements AutoCloseable {
                     return;
                 }
             }
+            if (path.equals("/stall")) {
+                // Headers and half the body, then silence (until release or 60 s).
+                ex.sendResponseHeaders(200, 1000);
+                ex.getResponseBody().write(new byte[500]);
+                ex.getResponseBody().flush();
+                try {
+                    stallRelease.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return;
+            }
             send(ex, 404, "not found".getBytes());
         }
     }
@@ -180,6 +193,7 @@ public final class SimpleStreamsServer implements AutoCloseable {
     @Override
     public void close() {
         release();
+        stallRelease.countDown();
         http.stop(0);
     }
 }
