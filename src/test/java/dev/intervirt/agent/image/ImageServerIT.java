@@ -153,6 +153,35 @@ class ImageServerIT {
     }
 
     @Test
+    void whatTheServerDoesNotHaveTheLocalBuilderMakes(@TempDir Path images) throws Exception {
+        // A stand-in for scripts/build-image.sh: same arguments, environment and layout.
+        Path builder = work.resolve("fake-build-image.sh");
+        Files.writeString(builder, """
+                #!/bin/sh
+                set -e
+                echo "building $1 in $INTERVIRT_IMAGE_DIR" >&2
+                tmp=$(mktemp -d "$INTERVIRT_IMAGE_DIR/.build.XXXXXX")
+                mkdir -p "$tmp/rootfs/sbin" "$(dirname "$INTERVIRT_IMAGE_DIR/$1")"
+                printf '#!/bin/sh\n' > "$tmp/rootfs/sbin/init"; chmod 755 "$tmp/rootfs/sbin/init"
+                echo '{"builder":"fake"}' > "$tmp/image.json"
+                mv -T "$tmp" "$INTERVIRT_IMAGE_DIR/$1"
+                """);
+        builder.toFile().setExecutable(true);
+        Files.createDirectories(images);
+        int catalogRequests = server.requests("/streams/v1/images.json");
+        try (ImageStore store = new ImageStore(images, new ImageSettings(server.url(), List.of(), List.of(builder.toString())))) {
+            store.prefetch(List.of(n("debian/bookworm")));
+            awaitPrepared(store, n("debian/bookworm"));
+            assertTrue(store.isReady(n("debian/12")), "built by the builder, found through the alias");
+            assertEquals("{\"builder\":\"fake\"}\n", Files.readString(images.resolve("debian/bookworm/image.json")));
+            assertEquals(catalogRequests + 1, server.requests("/streams/v1/images.json"), "the server was asked first");
+            // A name no builder makes and the server lacks: known at once from the product list.
+            AgentException e = assertThrows(AgentException.class, () -> store.resolve(n("fedora/43")));
+            assertTrue(e.getMessage().contains("not available"), e.getMessage());
+        }
+    }
+
+    @Test
     void aDownloadThatStallsIsGivenUp(@TempDir Path dir) {
         ImageServerClient client = new ImageServerClient(server.url(), Duration.ofSeconds(2));
         long t0 = System.nanoTime();
