@@ -65,11 +65,11 @@ public class ImageServerClient {
         try {
             HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             if (r.statusCode() != 200) {
-                throw new ImageSourceException("image server " + base + " answered HTTP " + r.statusCode() + " for " + path);
+                throw new ImageSourceException("answered HTTP " + r.statusCode() + " for " + path);
             }
             return r.body();
         } catch (IOException e) {
-            throw new ImageSourceException("image server " + base + " unreachable (" + path + "): " + e, e);
+            throw new ImageSourceException("unreachable (" + path + "): " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImageSourceException("interrupted while fetching " + path, e);
@@ -87,7 +87,7 @@ public class ImageServerClient {
             HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = r.body()) {
                 if (r.statusCode() != 200) {
-                    throw new ImageSourceException("image server " + base + " answered HTTP " + r.statusCode() + " for " + path);
+                    throw new ImageSourceException("answered HTTP " + r.statusCode() + " for " + path);
                 }
                 MessageDigest digest = Checksums.sha256();
                 long total = 0;
@@ -114,7 +114,7 @@ public class ImageServerClient {
                     }
                 } catch (IOException e) {
                     if (stalled.get()) {
-                        throw new ImageSourceException("download of " + base + path + " stalled: nothing received for "
+                        throw new ImageSourceException("download of " + path + " stalled: nothing received for "
                                 + stallLimit.toSeconds() + " s", e);
                     }
                     throw e;
@@ -122,13 +122,13 @@ public class ImageServerClient {
                     watchdog.cancel(false);
                 }
                 if (stalled.get()) {
-                    throw new ImageSourceException("download of " + base + path + " stalled: nothing received for "
+                    throw new ImageSourceException("download of " + path + " stalled: nothing received for "
                             + stallLimit.toSeconds() + " s");
                 }
                 return Checksums.hex(digest);
             }
         } catch (IOException e) {
-            throw new ImageSourceException("download of " + base + path + " failed: " + e, e);
+            throw new ImageSourceException("download of " + path + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ImageSourceException("interrupted while downloading " + path, e);
