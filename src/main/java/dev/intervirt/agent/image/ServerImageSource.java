@@ -85,6 +85,7 @@ public class ServerImageSource implements ImageSource {
             Files.createDirectory(rootfs);
             RootfsUnpacker.unpack(tarball, rootfs);
             Files.delete(tarball);
+            DownloadedRootfs.adapt(rootfs);
             store.writeMetadata(tmp, ImageMetadata.downloaded(target, client.server(), release));
             store.install(target, tmp);
             store.addAlias(name, target);

@@ -83,6 +83,7 @@ class ImageServerIT {
             assertEquals(images.resolve("debian/trixie/rootfs"), rootfs, "stored under the canonical name");
             assertEquals("ID=debian\n", Files.readString(rootfs.resolve("etc/os-release")));
             assertTrue(Files.isExecutable(rootfs.resolve("sbin/init")));
+            assertFalse(Files.exists(rootfs.resolve("etc/hostname")), "LXC's placeholder hostname is removed");
             assertEquals(1234, Files.getAttribute(rootfs.resolve("home/user/file"), "unix:uid"), "numeric owner kept");
             assertEquals(2345, Files.getAttribute(rootfs.resolve("home/user/file"), "unix:gid"));
             String meta = Files.readString(images.resolve("debian/trixie/image.json"));

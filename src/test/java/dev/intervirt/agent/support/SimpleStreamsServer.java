@@ -164,7 +164,7 @@ public final class SimpleStreamsServer implements AutoCloseable {
 
     /**
      * A tiny root filesystem as a tar.xz: an executable {@code /sbin/init}, {@code /etc/os-release}
-     * naming {@code id}, and {@code /home/user/file} owned by uid:gid 1234:2345 (numeric owners
+     * naming {@code id}, LXC's placeholder {@code /etc/hostname}, and {@code /home/user/file} owned by uid:gid 1234:2345 (numeric owners
      * must survive the unpack).
      */
     public static byte[] tinyRootfs(Path work, String id) throws IOException {
@@ -175,6 +175,7 @@ public final class SimpleStreamsServer implements AutoCloseable {
         Path init = Files.writeString(root.resolve("sbin/init"), "#!/bin/sh\nexec sleep infinity\n");
         init.toFile().setExecutable(true, false);
         Files.writeString(root.resolve("etc/os-release"), "ID=" + id + "\n");
+        Files.writeString(root.resolve("etc/hostname"), "LXC_NAME\n"); // as in LXC's tarballs
         Files.writeString(root.resolve("home/user/file"), "owned by 1234\n");
         ProcessRunner.run(List.of("chown", "-R", "1234:2345", root.resolve("home/user").toString()));
         Path tarball = work.resolve(id + ".tar.xz");
