@@ -40,7 +40,11 @@ public class ServerImageSource implements ImageSource {
     @Override
     public boolean mayHave(ImageName name) {
         ImageCatalog c = freshCatalog();
-        return c == null || c.find(name, arch).isPresent();
+        try {
+            return c == null || c.find(name, arch).isPresent();
+        } catch (ImageSourceException e) {
+            return true; // a broken entry: the preparation says what is wrong with it
+        }
     }
 
     private ImageCatalog freshCatalog() {
