@@ -6,7 +6,8 @@
 #   image.json   distribution, release, built_at, packages, ... (written last)
 # A build happens in a temporary sibling directory (.<release>.build.XXXXXX) and is renamed
 # into place only when complete, so an interrupted build never looks cached.
-# Only debian/<release> is built locally (debootstrap); aliases 13 -> trixie, 12 -> bookworm.
+# Built locally: debian/<release> (debootstrap; aliases 13 -> trixie, 12 -> bookworm) and
+# intervirtos/current (scripts/build-intervirtos.sh).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 step=image
@@ -16,13 +17,15 @@ name=$(resolve_image "${1:-$INTERVIRT_DEFAULT_IMAGE}") ||
   die "$step" "bad image name '${1:-}' (expected DISTRIBUTION/RELEASE, e.g. debian/trixie)"
 dist=${name%%/*} rel=${name#*/}
 dest=$(image_path "$name")
+# intervirtos/current has its own builder (derived from the default Debian image).
+[ "$name" = intervirtos/current ] && exec "$INTERVIRT_ROOT/scripts/build-intervirtos.sh"
 
 if image_cached "$name"; then
   log "$step" "$name is already built at $dest"
   exit 0
 fi
 [ "$dist" = debian ] ||
-  die "$step" "only debian/<release> images can be built locally (asked for $name)"
+  die "$step" "only debian/<release> and intervirtos/current can be built locally (asked for $name)"
 command -v debootstrap >/dev/null || die "$step" "debootstrap is missing (run ./intervirt prepare)"
 [ -e "/usr/share/debootstrap/scripts/$rel" ] ||
   die "$step" "debootstrap does not know the release '$rel'"

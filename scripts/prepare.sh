@@ -4,7 +4,7 @@
 #   1. Debian packages (apt-get only when something is missing)
 #   2. virtlogd + libvirtd running and answering on lxc:///system (start-libvirtd.sh)
 #   3. kernel settings: forwarding on, bridge netfilter off, overlayfs present
-#   4. the default image in the image store (build-image.sh)
+#   4. the default image and intervirtos/current in the image store (build-image.sh)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 step=prepare
@@ -86,6 +86,11 @@ grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
 # --- 4. default image -----------------------------------------------------------------
 if ! image_cached "$INTERVIRT_DEFAULT_IMAGE"; then
   "$INTERVIRT_ROOT/scripts/build-image.sh" "$INTERVIRT_DEFAULT_IMAGE"
+  changed=1
+fi
+# The client's own lab image (ssh with an empty root password, docker); the tests use it.
+if ! image_cached intervirtos/current; then
+  "$INTERVIRT_ROOT/scripts/build-image.sh" intervirtos/current
   changed=1
 fi
 

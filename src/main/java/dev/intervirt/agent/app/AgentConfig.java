@@ -1,5 +1,7 @@
 package dev.intervirt.agent.app;
 
+import dev.intervirt.agent.image.ImageSettings;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -25,10 +27,12 @@ import java.util.List;
  * @param rebootCommand    argument list run after the reply to {@code reboot}; empty = disabled (the default)
  * @param upgradeCommand   argument list that upgrades the guest's own packages in {@code update}; empty = the
  *                         guest part is skipped (the default)
+ * @param images           image server, prefetch list and local builder
  */
 public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String ownerName, String portPrefix,
                           long memoryMiB, long pidsMax, Duration stopGrace, int maxMessageBytes, boolean debug,
-                          List<String> poweroffCommand, List<String> rebootCommand, List<String> upgradeCommand) {
+                          List<String> poweroffCommand, List<String> rebootCommand, List<String> upgradeCommand,
+                          ImageSettings images) {
 
     public AgentConfig {
         poweroffCommand = List.copyOf(poweroffCommand);
@@ -42,12 +46,13 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
     public static AgentConfig defaults() {
         return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
                 Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, 2048, Duration.ofSeconds(10),
-                DEFAULT_MAX_MESSAGE_BYTES, false, List.of(), List.of(), List.of());
+                DEFAULT_MAX_MESSAGE_BYTES, false, List.of(), List.of(), List.of(),
+                new ImageSettings(ImageSettings.DEFAULT_SERVER, ImageSettings.DEFAULT_PREFETCH, ImageSettings.defaultBuilder()));
     }
 
     public AgentConfig withPort(int value) {
         return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand);
+                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
     }
 
     /** The prefix of the agent's libvirt domains. */
@@ -57,12 +62,18 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
     public AgentConfig withStateDir(Path value) {
         return new AgentConfig(port, libvirtUri, value, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand);
+                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
     }
 
     /** The same settings with the given guest commands (empty lists disable them). */
     public AgentConfig withGuestCommands(List<String> poweroff, List<String> reboot, List<String> upgrade) {
         return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug, poweroff, reboot, upgrade);
+                maxMessageBytes, debug, poweroff, reboot, upgrade, images);
+    }
+
+    /** The same settings with other image sources. */
+    public AgentConfig withImages(ImageSettings value) {
+        return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
+                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, value);
     }
 }

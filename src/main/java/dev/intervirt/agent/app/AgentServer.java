@@ -3,6 +3,7 @@ package dev.intervirt.agent.app;
 import dev.intervirt.agent.endpoint.ContainerManagementEndpoint;
 import dev.intervirt.agent.host.LibvirtHypervisor;
 import dev.intervirt.agent.protocol.AgentException;
+import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.state.Reconciler;
 import jakarta.websocket.DeploymentException;
 import org.glassfish.tyrus.server.Server;
@@ -85,6 +86,8 @@ public final class AgentServer {
         port = config.port();
         LOG.info(String.format("listening on ws://0.0.0.0:%d/containerManagement (started in %d ms)", port,
                 (System.nanoTime() - t0) / 1_000_000));
+        // In the background: requests for an image still on its way are answered at once (code 6).
+        weld.select(ImageStore.class).get().prefetch(config.images().prefetch());
     }
 
     public int port() {
@@ -97,6 +100,7 @@ public final class AgentServer {
             server = null;
         }
         if (weld != null && weld.isRunning()) {
+            weld.select(ImageStore.class).get().close();
             if (weld.select(dev.intervirt.agent.host.Hypervisor.class).get() instanceof LibvirtHypervisor libvirt) {
                 libvirt.close();
             }

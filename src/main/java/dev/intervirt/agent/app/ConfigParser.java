@@ -1,5 +1,8 @@
 package dev.intervirt.agent.app;
 
+import dev.intervirt.agent.image.ImageSettings;
+import dev.intervirt.agent.value.ImageName;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -34,8 +37,14 @@ public final class ConfigParser {
         SETTINGS.put("--poweroff-command", "INTERVIRT_POWEROFF_COMMAND");
         SETTINGS.put("--reboot-command", "INTERVIRT_REBOOT_COMMAND");
         SETTINGS.put("--upgrade-command", "INTERVIRT_UPGRADE_COMMAND");
+        SETTINGS.put("--image-server", "INTERVIRT_IMAGE_SERVER");
+        SETTINGS.put("--prefetch-images", "INTERVIRT_PREFETCH_IMAGES");
+        SETTINGS.put("--image-builder", "INTERVIRT_IMAGE_BUILDER");
         SETTINGS.put("--debug", "INTERVIRT_DEBUG");
     }
+
+    private static final java.util.Set<String> IMAGE_FLAGS = java.util.Set.of("--image-server", "--prefetch-images",
+            "--image-builder");
 
     public static final String HELP = """
             Usage: java -jar intervirt-agent.jar [options]
@@ -61,6 +70,14 @@ public final class ConfigParser {
                                         stdout (-o APT::Status-Fd=1) become progress
                                         (INTERVIRT_UPGRADE_COMMAND, default none: only containers are updated)
                                         CMD is split on whitespace and run without a shell.
+              --image-server URL        simplestreams image server (INTERVIRT_IMAGE_SERVER,
+                                        default https://images.linuxcontainers.org; "" or none: no server)
+              --prefetch-images LIST    images fetched or built in the background at start, comma separated
+                                        (INTERVIRT_PREFETCH_IMAGES, default intervirtos/current,debian/trixie,
+                                        fedora/43,archlinux/current; "": none)
+              --image-builder CMD       builds debian/* and intervirtos/current locally, the name appended
+                                        (INTERVIRT_IMAGE_BUILDER, default the project's scripts/build-image.sh
+                                        when the agent runs from the project; "" or none: no builder)
               --debug                   debug logging (INTERVIRT_DEBUG=true)
               --help                    this text
             Flags win over environment variables.
@@ -74,7 +91,8 @@ public final class ConfigParser {
         Map<String, String> values = new LinkedHashMap<>();
         SETTINGS.forEach((flag, var) -> {
             String v = env.get(var);
-            if (v != null && !v.isBlank()) {
+            // Blank disables the image settings (their defaults are not empty); elsewhere blank = unset.
+            if (v != null && (!v.isBlank() || IMAGE_FLAGS.contains(flag))) {
                 values.put(flag, v);
             }
         });
@@ -125,7 +143,44 @@ public final class ConfigParser {
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
         return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, pids, Duration.ofSeconds(grace),
                 maxBytes, debug, commandLine(values, "--poweroff-command"), commandLine(values, "--reboot-command"),
-                commandLine(values, "--upgrade-command"));
+                commandLine(values, "--upgrade-command"), images(values, d.images()));
+    }
+
+    private static ImageSettings images(Map<String, String> values, ImageSettings d) throws UsageException {
+        String server = values.getOrDefault("--image-server", d.server()).trim();
+        if (server.equals("none")) {
+            server = "";
+        }
+        if (!server.isEmpty()) {
+            try {
+                java.net.URI uri = new java.net.URI(server);
+                if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+                    throw new java.net.URISyntaxException(server, "not http(s)");
+                }
+            } catch (java.net.URISyntaxException e) {
+                throw new UsageException("--image-server must be an http(s) URL, \"\" or none (got \"" + server + "\").");
+            }
+        }
+        List<ImageName> prefetch = d.prefetch();
+        if (values.containsKey("--prefetch-images")) {
+            prefetch = new java.util.ArrayList<>();
+            for (String part : values.get("--prefetch-images").split(",")) {
+                if (part.isBlank()) {
+                    continue;
+                }
+                ImageName n = ImageName.parse(part.trim());
+                if (n == null) {
+                    throw new UsageException("--prefetch-images must be DISTRIBUTION/RELEASE names separated by ',' (got \""
+                            + part.trim() + "\").");
+                }
+                prefetch.add(n);
+            }
+        }
+        List<String> builder = values.containsKey("--image-builder") ? commandLine(values, "--image-builder") : d.builder();
+        if (builder.equals(List.of("none"))) {
+            builder = List.of();
+        }
+        return new ImageSettings(server, prefetch, builder);
     }
 
     private static int intValue(Map<String, String> values, String flag, int fallback, int min, int max)

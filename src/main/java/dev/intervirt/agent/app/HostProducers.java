@@ -69,7 +69,7 @@ public class HostProducers {
     @Produces
     @Singleton
     ImageStore images(AgentConfig config) {
-        return new ImageStore(config.imageDir());
+        return new ImageStore(config.imageDir(), config.images());
     }
 
     @Produces

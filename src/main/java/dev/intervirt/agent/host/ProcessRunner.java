@@ -152,9 +152,16 @@ public final class ProcessRunner {
      */
     public static Result execLines(List<String> command, java.util.Map<String, String> environment,
                                    java.util.function.Consumer<String> onLine, long timeoutSeconds) {
+        return execLines(command, environment, onLine, timeoutSeconds, false);
+    }
+
+    /** Like the above; with {@code mergeStderr}, stderr lines are handed to {@code onLine} too (scripts that log there). */
+    public static Result execLines(List<String> command, java.util.Map<String, String> environment,
+                                   java.util.function.Consumer<String> onLine, long timeoutSeconds, boolean mergeStderr) {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().clear();
         pb.environment().putAll(environment);
+        pb.redirectErrorStream(mergeStderr);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Process p;
         try {

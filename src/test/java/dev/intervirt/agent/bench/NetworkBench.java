@@ -58,7 +58,7 @@ public final class NetworkBench {
         TestAgent.wipeHost(OWNER, PORT_PREFIX, STATE_DIR);
         AgentConfig config = new AgentConfig(freePort(), "lxc:///system", STATE_DIR, TestAgent.IMAGE_DIR, "ivbbr0", OWNER,
                 PORT_PREFIX, 256, 512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, Boolean.getBoolean("bench.debug"), java.util.List.of(),
-                java.util.List.of(), java.util.List.of());
+                java.util.List.of(), java.util.List.of(), dev.intervirt.agent.image.ImageSettings.localOnly());
         AgentServer server = new AgentServer(config);
         server.start();
         try (AgentClient c = AgentClient.connect(config.port())) {

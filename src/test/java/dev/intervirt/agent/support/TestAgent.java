@@ -52,7 +52,8 @@ public final class TestAgent implements AutoCloseable {
     /** Starts an agent on the existing test state, with settings changed by {@code tweak}. */
     public static TestAgent startKeepingState(java.util.function.UnaryOperator<AgentConfig> tweak) {
         AgentConfig c = tweak.apply(new AgentConfig(freePort(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256,
-                512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true, List.of(), List.of(), List.of()));
+                512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true, List.of(), List.of(), List.of(),
+                dev.intervirt.agent.image.ImageSettings.localOnly()));
         TestAgent agent = new TestAgent(c);
         try {
             agent.server.start();

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# build-intervirtos.sh - the image "intervirtos/current": the default debian/trixie image
+# (debootstrap from INTERVIRT_DEBIAN_MIRROR) plus the tools of the Intervirt lab computer:
+# openssh-server with root login and an EMPTY password (the client's shell expects it),
+# ca-certificates, curl, sudo, iproute2, ping, arping, dnsutils, tcpdump, traceroute,
+# telnet, docker.io (+ docker-cli, its client since trixie), docker-compose; ssh and docker
+# enabled. Derived from the cached
+# default image (no second debootstrap); cached like any image; built in a temporary
+# sibling directory and renamed into place only when complete (atomic).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+step=intervirtos
+need_root "$step"
+name=intervirtos/current
+base=$(image_path "$INTERVIRT_DEFAULT_IMAGE")
+dest=$(image_path "$name")
+if image_cached "$name"; then
+  log "$step" "$name is already built at $dest"
+  exit 0
+fi
+image_cached "$INTERVIRT_DEFAULT_IMAGE" || "$INTERVIRT_ROOT/scripts/build-image.sh" "$INTERVIRT_DEFAULT_IMAGE"
+parent=$(dirname "$dest")
+mkdir -p "$parent"
+exec 9>"$parent/.current.lock"
+flock -n 9 || { log "$step" "waiting for another build of $name"; flock 9; }
+if image_cached "$name"; then
+  log "$step" "$name was built meanwhile at $dest"
+  exit 0
+fi
+for stale in "$parent/.current.build."*; do
+  [ -e "$stale" ] || continue
+  log "$step" "removing interrupted build $stale"
+  umount -l "$stale/rootfs/proc" "$stale/rootfs/etc/resolv.conf" 2>/dev/null || true
+  rm -rf --one-file-system "$stale"
+done
+[ -e "$dest" ] && { log "$step" "removing incomplete $dest"; rm -rf --one-file-system "$dest"; }
+
+packages=(openssh-server ca-certificates curl sudo iproute2 iputils-ping arping dnsutils
+  tcpdump traceroute telnet docker.io docker-cli docker-compose)
+tmp=$(mktemp -d "$parent/.current.build.XXXXXX")
+chmod 755 "$tmp"
+r=$tmp/rootfs
+cleanup() {
+  umount -l "$r/proc" 2>/dev/null || true
+  umount -l "$r/etc/resolv.conf" 2>/dev/null || true
+  rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+start=$(now)
+log "$step" "copying $INTERVIRT_DEFAULT_IMAGE, then apt-get install ${packages[*]}"
+cp -a "$base/rootfs" "$r"
+mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
+mount -t proc proc "$r/proc"
+# No service may start inside the build.
+printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+chmod 755 "$r/usr/sbin/policy-rc.d"
+if ! { chroot "$r" apt-get -q update &&
+       chroot "$r" apt-get -q -y --no-install-recommends install "${packages[@]}"; } \
+     >"$tmp/apt.log" 2>&1; then
+  tail -n 20 "$tmp/apt.log" >&2
+  die "$step" "apt-get install failed (log above)"
+fi
+rm -f "$r/usr/sbin/policy-rc.d"
+
+# --- ssh: root with an empty password -------------------------------------------------
+chroot "$r" passwd -q -d root
+mkdir -p "$r/etc/ssh/sshd_config.d"
+cat >"$r/etc/ssh/sshd_config.d/intervirt.conf" <<'CONF'
+# Intervirt lab computer: root logs in with an empty password (the client's shell expects it).
+PermitRootLogin yes
+PermitEmptyPasswords yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication yes
+UseDNS no
+CONF
+# pam_unix must accept the empty password (Debian's common-auth has nullok; make sure).
+grep -q 'pam_unix.so.*nullok' "$r/etc/pam.d/common-auth" ||
+  sed -i 's/^\(auth.*pam_unix\.so.*\)$/\1 nullok/' "$r/etc/pam.d/common-auth"
+# Host keys: none in the image, so that every container makes its own at its first start
+# (sshd-keygen.service only runs on a "first boot", which an overlay root may not look like).
+rm -f "$r"/etc/ssh/ssh_host_*
+mkdir -p "$r/etc/systemd/system/ssh.service.d"
+cat >"$r/etc/systemd/system/ssh.service.d/intervirt-hostkeys.conf" <<'CONF'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+CONF
+chroot "$r" systemctl enable ssh.service docker.service containerd.service >/dev/null 2>&1 ||
+  die "$step" "systemctl enable ssh docker failed"
+[ -L "$r/etc/systemd/system/multi-user.target.wants/ssh.service" ] || die "$step" "ssh.service is not enabled"
+[ -L "$r/etc/systemd/system/multi-user.target.wants/docker.service" ] || die "$step" "docker.service is not enabled"
+
+rm -f "$r"/var/cache/apt/archives/*.deb "$r"/var/cache/apt/*.bin
+rm -rf "$r"/var/lib/apt/lists/*_Packages
+umount -l "$r/proc"
+umount -l "$r/etc/resolv.conf"
+printf '# Written by the Intervirt agent when the container gets internet access.\n' >"$r/etc/resolv.conf"
+size=$(du -sxb "$r" | cut -f1)
+pkgjson=$(printf '"%s",' "${packages[@]}"); pkgjson=[${pkgjson%,}]
+cat >"$tmp/image.json" <<JSON
+{
+  "distribution": "intervirtos",
+  "release": "current",
+  "base": "$INTERVIRT_DEFAULT_IMAGE",
+  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "mirror": "$INTERVIRT_DEBIAN_MIRROR",
+  "packages": $pkgjson,
+  "size_bytes": $size,
+  "build_seconds": $(elapsed "$start")
+}
+JSON
+rm -f "$tmp/apt.log"
+mv -T "$tmp" "$dest"
+trap - EXIT
+log "$step" "built $name at $dest in $(elapsed "$start") s ($((size / 1024 / 1024)) MiB)"
