@@ -4,6 +4,7 @@ import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.container.RestartWatcher;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.host.LibvirtHypervisor;
+import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.state.Reconciler;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -37,6 +38,8 @@ public class AgentLifecycle {
     RestartWatcher restartWatcher;
     @Inject
     Reconciler reconciler;
+    @Inject
+    ImageStore images;
 
     void start(@Observes @Initialized(ApplicationScoped.class) Object context) {
         long t0 = System.nanoTime();
@@ -56,9 +59,13 @@ public class AgentLifecycle {
         LOG.info(String.format("intervirt agent ready at /containerManagement of this application "
                         + "(owner %s, libvirt %s, state %s, images %s; started in %d ms)", config.ownerName(),
                 config.libvirtUri(), config.stateDir(), config.imageDir(), (System.nanoTime() - t0) / 1_000_000));
+        // In the background, as in the standalone jar: requests for an image still on its way
+        // are answered at once (code 6).
+        images.prefetch(config.images().prefetch());
     }
 
     void stop(@Observes @BeforeDestroyed(ApplicationScoped.class) Object context) {
+        images.close();
         if (hypervisor instanceof LibvirtHypervisor libvirt) {
             libvirt.close();
             // libvirt-java and its event loop thread belong to this deployment's class loader. Left

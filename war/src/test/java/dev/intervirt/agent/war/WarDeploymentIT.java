@@ -70,6 +70,9 @@ class WarDeploymentIT {
         System.setProperty("INTERVIRT_IMAGE_DIR", System.getenv().getOrDefault("INTERVIRT_IMAGE_DIR", "/var/lib/intervirt/images"));
         System.setProperty("INTERVIRT_PORT", System.getProperty("war.http.port"));
         System.setProperty("INTERVIRT_MEMORY_MIB", "256");
+        // Tests never go outside: no image server, no background prefetch.
+        System.setProperty("INTERVIRT_IMAGE_SERVER", "none");
+        System.setProperty("INTERVIRT_PREFETCH_IMAGES", "");
         return ShrinkWrap.createFromZipFile(WebArchive.class, warFile());
     }
 
