@@ -28,6 +28,12 @@ public interface Firewall {
     /** Empties every set and map of the agent (wipe), keeping tables and chains. */
     void flushElements();
 
+    /** Flushes every element and re-adds what {@code reapply} adds, atomically where the firewall can. */
+    default void replaceElements(Runnable reapply) {
+        flushElements();
+        reapply.run();
+    }
+
     /** Registers the addresses a port may send from. Idempotent. */
     void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6);
 

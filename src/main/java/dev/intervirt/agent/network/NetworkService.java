@@ -57,8 +57,18 @@ public class NetworkService {
 
     /** Host-side state of a new container: its port's addresses, internet access, host routes. */
     public void attach(ContainerRecord c) {
+        attachFirewall(c);
+        attachRoutes(c);
+    }
+
+    /** The firewall part of {@link #attach}: the port's addresses and internet access. */
+    public void attachFirewall(ContainerRecord c) {
         firewall.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
         firewall.setInternet(c.ipv4(), c.ipv6(), c.internet());
+    }
+
+    /** The host routes of {@link #attach}. */
+    public void attachRoutes(ContainerRecord c) {
         routes.add(c.ipv4());
         routes.add(c.ipv6());
     }
