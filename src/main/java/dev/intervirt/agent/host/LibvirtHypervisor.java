@@ -41,6 +41,9 @@ public class LibvirtHypervisor implements Hypervisor {
      */
     private static final List<Connect> RETAINED = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    private static final Duration WATCH_INTERVAL = Duration.ofSeconds(1);
+    private Thread watchdog;
+    private boolean everConnected;
     private final List<BiConsumer<String, StartKind>> startedListeners = new CopyOnWriteArrayList<>();
 
     private final String uri;
@@ -69,9 +72,61 @@ public class LibvirtHypervisor implements Hypervisor {
         return domainName.substring(domainPrefix.length());
     }
 
-    /** Opens the connection now, so a start without libvirt fails fast with a clear reason. */
+    /**
+     * Opens the connection now, so a start without libvirt fails fast with a clear reason, and
+     * starts the watchdog that reopens it after a libvirtd restart without waiting for a request
+     * (events come only through an open connection).
+     */
     public synchronized void connect() {
         connection();
+        if (watchdog == null) {
+            watchdog = new Thread(this::watch, "libvirt-watchdog");
+            watchdog.setDaemon(true);
+            watchdog.start();
+        }
+    }
+
+    private void watch() {
+        boolean reported = false;
+        while (!closed) {
+            sleepQuietly(WATCH_INTERVAL.toMillis());
+            if (closed) {
+                return;
+            }
+            try {
+                connection();
+                reported = false;
+            } catch (AgentException e) {
+                if (!reported) {
+                    LOG.warning("libvirt is unreachable; requests that need it fail with code 4 until it is back: "
+                            + e.getMessage());
+                    reported = true;
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "libvirt watchdog", e);
+            }
+        }
+    }
+
+    /**
+     * After a reconnect: domains may have restarted while no connection could hear their events;
+     * every running domain is reported as started (a listener compares init pids and re-applies
+     * only what really restarted).
+     */
+    private void catchUpAfterReconnect() {
+        Thread t = new Thread(() -> {
+            try {
+                for (String name : ownedDomains()) {
+                    if (!closed && isRunning(name)) {
+                        notifyStarted(name, StartKind.STARTED);
+                    }
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot check the domains after reconnecting to libvirt", e);
+            }
+        }, "libvirt-reconnected");
+        t.setDaemon(true);
+        t.start();
     }
 
     private synchronized Connect connection() {
@@ -86,9 +141,15 @@ public class LibvirtHypervisor implements Hypervisor {
             // Without a callback of our own libvirt-java prints every error to stderr as well.
             Connect.setErrorCallback(new org.libvirt.ErrorCallback());
             startEventLoop();
+            boolean reconnect = connection != null || everConnected;
             connection = new Connect(uri);
             RETAINED.add(connection);
             registerListeners(connection);
+            everConnected = true;
+            if (reconnect) {
+                LOG.info("reconnected to libvirt at " + uri);
+                catchUpAfterReconnect();
+            }
             return connection;
         } catch (LibvirtException e) {
             connection = null;
@@ -141,13 +202,21 @@ public class LibvirtHypervisor implements Hypervisor {
             return;
         }
         try {
-            String name = domain.getName();
-            if (name.startsWith(domainPrefix)) {
-                for (BiConsumer<String, StartKind> l : startedListeners) {
-                    l.accept(name, kind);
-                }
+            notifyStarted(domain.getName(), kind);
+        } catch (LibvirtException e) {
+            LOG.log(Level.WARNING, "cannot handle a libvirt " + kind + " event", e);
+        }
+    }
+
+    private void notifyStarted(String name, StartKind kind) {
+        if (closed || !name.startsWith(domainPrefix)) {
+            return;
+        }
+        try {
+            for (BiConsumer<String, StartKind> l : startedListeners) {
+                l.accept(name, kind);
             }
-        } catch (LibvirtException | RuntimeException e) {
+        } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "cannot handle a libvirt " + kind + " event", e);
         }
     }
@@ -363,6 +432,14 @@ public class LibvirtHypervisor implements Hypervisor {
 
     private static String reason(LibvirtException e) {
         return e.getError() != null && e.getError().getMessage() != null ? e.getError().getMessage() : String.valueOf(e.getMessage());
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void sleep(long ms) {

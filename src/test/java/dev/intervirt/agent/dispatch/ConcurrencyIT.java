@@ -55,7 +55,7 @@ class ConcurrencyIT {
 
     private static JsonObjectBuilder add(String id, int n) {
         return request("AddContainer").add("id", id).add("ipv4", "10.55.0." + (n + 2)).add("ipv6", "fd55::" + (n + 2))
-                .add("mac", "02:55:00:00:00:0" + (n + 2)).add("internet", false).add("image", "debian/13");
+                .add("mac", String.format("02:55:00:00:00:%02x", n + 2)).add("internet", false).add("image", "debian/13");
     }
 
     @AfterAll

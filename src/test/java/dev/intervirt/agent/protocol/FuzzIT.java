@@ -203,7 +203,7 @@ class FuzzIT {
             "<x/>", "</name><devices/>", "&amp;", "<!ENTITY x SYSTEM \"file:///etc/shadow\">", "'", "\"", "$(id)", "`id`",
             ";reboot", "| nc -l 1", "&& rm -rf /", "\n", "\r\n", "line\nflush ruleset", "\u0000", "a\u0000b", "\t",
             "\u001b[2J", "\u007f", "\u202e", "\u200b", "\ufeff", "\uffff", "\u0430", "ｉｄ", "e\u0301", "\ud83d\ude00",
-            "\ud800", "{{7*7}}", "${jndi:ldap://127.0.0.1/a}", "%n%s%s", "-rf", "--help", "*", "?", "~", " ", "", "null",
+            "{{7*7}}", "${jndi:ldap://127.0.0.1/a}", "%n%s%s", "-rf", "--help", "*", "?", "~", " ", "", "null",
             "1e999", "NaN", "-0", "0x41", "tcp } ; flush ruleset", "ivx1\" ; delete table bridge x ; \"",
             "10.0.0.1\n", "fd00::1%eth0", "ff:ff:ff:ff:ff:ff", "WIPE", "Wipe "};
 
