@@ -74,8 +74,11 @@ public final class AgentServer {
             throw new StartupException(e.getMessage(), e);
         }
         Map<String, Object> props = new HashMap<>();
-        // Frames over the limit close the connection (1009); leave room for the frame header.
-        props.put(org.glassfish.tyrus.core.TyrusWebSocketEngine.INCOMING_BUFFER_SIZE, config.maxMessageBytes() + 1024);
+        // Tyrus's read buffer holds the unparsed rest of one frame plus what one socket read brings
+        // (up to the socket's receive buffer): sized to the limit only, a client pipelining large
+        // messages overflowed it and lost its connection ("Buffer overflow"). Messages over the
+        // limit are closed with 1009 by the endpoint; frames over this buffer by Tyrus.
+        props.put(org.glassfish.tyrus.core.TyrusWebSocketEngine.INCOMING_BUFFER_SIZE, incomingBufferBytes(config.maxMessageBytes()));
         server = new Server("0.0.0.0", config.port(), "/", props, ContainerManagementEndpoint.class);
         try {
             server.start();
@@ -85,6 +88,11 @@ public final class AgentServer {
         port = config.port();
         LOG.info(String.format("listening on ws://0.0.0.0:%d/containerManagement (started in %d ms)", port,
                 (System.nanoTime() - t0) / 1_000_000));
+    }
+
+    /** Two messages and a socket read of up to 1 MiB. */
+    static int incomingBufferBytes(int maxMessageBytes) {
+        return (int) Math.min(Integer.MAX_VALUE, 2L * maxMessageBytes + (1 << 20));
     }
 
     public int port() {

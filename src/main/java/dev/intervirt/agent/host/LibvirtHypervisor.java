@@ -338,12 +338,12 @@ public class LibvirtHypervisor implements Hypervisor {
             // Repeated: an init that has just been exec'd may not handle the signal yet.
             signal("-RTMIN+4", init);
             long slice = Math.min(POWEROFF_RESEND.toNanos(), deadline - System.nanoTime());
-            if (awaitStopped(name, Duration.ofNanos(Math.max(0, slice)))) {
+            if (awaitStopped(name, init, Duration.ofNanos(Math.max(0, slice)))) {
                 return true;
             }
         }
         signal("-KILL", init);
-        if (!awaitStopped(name, Duration.ofSeconds(3))) {
+        if (!awaitStopped(name, init, Duration.ofSeconds(3))) {
             call("stop " + name, () -> {
                 Domain d = lookup(name);
                 if (d != null && d.isActive() == 1) {
@@ -355,15 +355,30 @@ public class LibvirtHypervisor implements Hypervisor {
         return false;
     }
 
-    private boolean awaitStopped(String name, Duration timeout) {
+    /**
+     * Whether the domain stopped. libvirt says so; while libvirt is unreachable (a libvirtd
+     * restart) the container's init having exited says so too: libvirt_lxc ends with it.
+     */
+    private boolean awaitStopped(String name, int init, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!isRunning(name)) {
-                return true;
+        while (true) {
+            try {
+                if (!isRunning(name)) {
+                    return true;
+                }
+            } catch (AgentException libvirtDown) {
+                if (!Files.exists(Path.of("/proc", Integer.toString(init)))) {
+                    return true;
+                }
+                if (System.nanoTime() >= deadline) {
+                    throw libvirtDown;
+                }
+            }
+            if (System.nanoTime() >= deadline) {
+                return false;
             }
             sleep(25);
         }
-        return !isRunning(name);
     }
 
     private static void signal(String signal, int pid) {

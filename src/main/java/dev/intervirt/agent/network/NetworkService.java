@@ -37,6 +37,13 @@ public class NetworkService {
     private HostRoutes routes;
     private InitPids pids;
     private int agentPort;
+    /**
+     * Held while a container's namespace is configured from the topology and while an address
+     * change rewrites the routes in its peers' namespaces (which run in other lanes): a peer
+     * that starts meanwhile reads either the old address and gets the change, or the new one.
+     */
+    private final Object peerRoutes = new Object();
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NetworkService.class.getName());
 
     protected NetworkService() {
         // for CDI proxies
@@ -77,7 +84,14 @@ public class NetworkService {
     public void detach(ContainerRecord c) {
         for (ContainerRecord peer : topology.peersOf(c.id())) {
             firewall.unlink(c.port(), peer.port());
-            pids.of(peer).ifPresent(pid -> netns.removePeer(pid, peerOf(c)));
+            synchronized (peerRoutes) {
+                try {
+                    pids.of(peer).ifPresent(pid -> netns.removePeer(pid, peerOf(c)));
+                } catch (RuntimeException e) {
+                    // The peer stopped meanwhile (its routes went with it) or is starting (it reads the topology).
+                    LOG.info("route to " + c.id() + " in " + peer.id() + " not removed: " + e.getMessage());
+                }
+            }
         }
         for (PortForward f : topology.forwardsOf(c.id())) {
             firewall.removeForward(f.protocol(), f.externalPort());
@@ -90,8 +104,11 @@ public class NetworkService {
 
     /** Brings a freshly started container's namespace to the desired state. */
     public void configureStarted(ContainerRecord c, int pid) {
-        List<Peer> peers = topology.peersOf(c.id()).stream().map(NetworkService::peerOf).toList();
-        netns.configure(pid, c.addresses(), peers, c.internet());
+        synchronized (peerRoutes) {
+            ContainerRecord current = topology.find(c.id()).orElse(c);
+            List<Peer> peers = topology.peersOf(c.id()).stream().map(NetworkService::peerOf).toList();
+            netns.configure(pid, current.addresses(), peers, current.internet());
+        }
     }
 
     // ---- requests ---------------------------------------------------------------------------
@@ -223,6 +240,13 @@ public class NetworkService {
 
     /** Moves every host element that names an address of the container from old to new. */
     private void changeAddress(ContainerRecord old, ContainerRecord neu) {
+        synchronized (peerRoutes) {
+            changeAddressHoldingPeerRoutes(old, neu);
+        }
+    }
+
+    private void changeAddressHoldingPeerRoutes(ContainerRecord old, ContainerRecord neu) {
+        List<ContainerRecord> missed = new java.util.ArrayList<>();
         try (Undo undo = new Undo()) {
             firewall.movePort(old.port(), old.mac(), old.ipv4(), old.ipv6(), neu.ipv4(), neu.ipv6());
             undo.push(() -> firewall.movePort(old.port(), old.mac(), neu.ipv4(), neu.ipv6(), old.ipv4(), old.ipv6()));
@@ -252,15 +276,31 @@ public class NetworkService {
                 }
             }
             for (ContainerRecord peer : topology.peersOf(old.id())) {
-                OptionalInt peerPid = pids.of(peer);
-                if (peerPid.isPresent()) {
-                    int p = peerPid.getAsInt();
-                    netns.replacePeer(p, peerOf(old), peerOf(neu));
-                    undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+                try {
+                    OptionalInt peerPid = pids.of(peer);
+                    if (peerPid.isPresent()) {
+                        int p = peerPid.getAsInt();
+                        netns.replacePeer(p, peerOf(old), peerOf(neu));
+                        undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+                    }
+                } catch (RuntimeException e) {
+                    // A peer in the middle of a start (no eth0 yet) or a stop: not this request's failure.
+                    missed.add(peer);
                 }
             }
             topology.update(neu);
             undo.commit();
+        }
+        for (ContainerRecord peer : missed) {
+            // A peer still running gets its whole namespace from the topology, which has the new address now.
+            try {
+                OptionalInt p = pids.of(peer);
+                if (p.isPresent()) {
+                    configureStarted(peer, p.getAsInt());
+                }
+            } catch (RuntimeException e) {
+                LOG.info("route to " + neu.id() + " in " + peer.id() + " left to its start or stop: " + e.getMessage());
+            }
         }
     }
 

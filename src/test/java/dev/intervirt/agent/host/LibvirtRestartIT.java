@@ -77,9 +77,12 @@ class LibvirtRestartIT {
                 }
                 Exchange link = client.call(request("Disconnect").add("id1", "lr2").add("id2", "lr3").build(), Duration.ofSeconds(30));
                 Exchange back = client.call(request("Connect").add("id1", "lr2").add("id2", "lr3").build(), Duration.ofSeconds(30));
-                if (!link.ok() || !back.ok()) {
-                    synchronized (codes) {
-                        problems.add("links need no libvirt: " + link + " / " + back);
+                // Links need libvirt only to learn whether a container runs (when its init is not cached).
+                for (Exchange l : List.of(link, back)) {
+                    if (l.code() != 0 && l.code() != 3 && l.code() != 4) {
+                        synchronized (codes) {
+                            problems.add("link: " + l);
+                        }
                     }
                 }
             }

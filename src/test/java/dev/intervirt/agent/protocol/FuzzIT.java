@@ -132,6 +132,18 @@ class FuzzIT {
             assertNotNull(client.closeReason());
             assertEquals(1009, client.closeReason().getCloseCode().getCode(), client.closeReason()::toString);
         }
+        // Far over the limit (larger than the WebSocket layer's read buffer): closed too.
+        try (AgentClient client = agent.client()) {
+            client.sendText("{\"type\":\"" + "x".repeat(4 << 20) + "\"}");
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (client.isOpen() && System.nanoTime() < deadline) {
+                sleep(20);
+            }
+            assertFalse(client.isOpen(), "a 4 MiB message closes the connection");
+            System.out.println("FuzzIT: a 4 MiB message closed the connection with " + client.closeReason());
+        } catch (IllegalStateException sendFailed) {
+            // The agent closed the connection while the frame was still being sent: also closed.
+        }
         try (AgentClient client = agent.client()) {
             assertTrue(client.call(request("Command").add("command", "version")).ok(), "the agent still serves new connections");
         }
