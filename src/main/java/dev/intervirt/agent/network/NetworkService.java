@@ -43,6 +43,12 @@ public class NetworkService {
      * that starts meanwhile reads either the old address and gets the change, or the new one.
      */
     private final Object peerRoutes = new Object();
+    /**
+     * Held while forwards are added, removed, or moved to a container's new address: a
+     * RemovePortForwarding (lane of the port) and an address change (lane of the container)
+     * must not interleave, or the move re-adds a forward just removed.
+     */
+    private final Object forwardsLock = new Object();
     private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NetworkService.class.getName());
 
     protected NetworkService() {
@@ -160,8 +166,12 @@ public class NetworkService {
             throw AgentException.alreadyDone("Container " + old.id() + " already has the address "
                     + IpAddresses.format(address) + ".");
         }
-        topology.requireFree(address, old.id());
-        changeAddress(old, neu);
+        topology.reserve(address, old.id());
+        try {
+            changeAddress(old, neu);
+        } finally {
+            topology.release(address, old.id());
+        }
     }
 
     public void setInternet(String id, boolean enabled) {
@@ -198,19 +208,23 @@ public class NetworkService {
             throw AgentException.invalid("Port " + f.describe() + " is already forwarded to container " + f.containerId()
                     + " (port " + f.internalPort() + "); remove that forwarding first.");
         }
-        try (Undo undo = new Undo()) {
-            firewall.addForward(protocol, externalPort, c.ipv4(), internalPort);
-            undo.push(() -> firewall.removeForward(protocol, externalPort));
-            topology.addForward(new PortForward(protocol, externalPort, id, internalPort));
-            undo.commit();
+        synchronized (forwardsLock) {
+            try (Undo undo = new Undo()) {
+                firewall.addForward(protocol, externalPort, c.ipv4(), internalPort);
+                undo.push(() -> firewall.removeForward(protocol, externalPort));
+                topology.addForward(new PortForward(protocol, externalPort, id, internalPort));
+                undo.commit();
+            }
         }
     }
 
     public void removeForward(int externalPort, Protocol protocol) {
-        PortForward f = topology.forward(protocol, externalPort).orElseThrow(() ->
-                AgentException.notFound("No port forwarding on " + externalPort + "/" + protocol.wireName() + "."));
-        firewall.removeForward(protocol, externalPort);
-        topology.removeForward(protocol, externalPort);
+        synchronized (forwardsLock) {
+            topology.forward(protocol, externalPort).orElseThrow(() ->
+                    AgentException.notFound("No port forwarding on " + externalPort + "/" + protocol.wireName() + "."));
+            firewall.removeForward(protocol, externalPort);
+            topology.removeForward(protocol, externalPort);
+        }
     }
 
     // ---- helpers ----------------------------------------------------------------------------
@@ -260,9 +274,17 @@ public class NetworkService {
             }
             swapRoute(old.ipv4(), neu.ipv4(), undo);
             swapRoute(old.ipv6(), neu.ipv6(), undo);
-            for (PortForward f : topology.forwardsOf(old.id())) {
-                firewall.addForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
-                undo.push(() -> firewall.addForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort()));
+            synchronized (forwardsLock) {
+                for (PortForward f : topology.forwardsOf(old.id())) {
+                    firewall.addForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
+                    undo.push(() -> {
+                        synchronized (forwardsLock) {
+                            if (topology.forward(f.protocol(), f.externalPort()).isPresent()) {
+                                firewall.addForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort());
+                            }
+                        }
+                    });
+                }
             }
             OptionalInt pid = pids.of(old);
             if (pid.isPresent()) {

@@ -67,15 +67,19 @@ class HostileContainerIT {
         // Memory: a process that keeps everything it reads is killed at the container's limit.
         Process hog = inContainersCgroups(hostile, "tail /dev/zero");
         assertTrue(hog.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the hog is stopped by the memory limit");
+        assertEquals(128 + 9, hog.exitValue(), "the hog was killed (SIGKILL from the OOM killer)");
         Path memory = cgroupDir(hostile, "memory");
+        assertTrue(memory.toString().contains(".libvirt-lxc"), "the container's processes are in libvirt's memory cgroup: " + memory);
         long peak = Long.parseLong(Files.readString(memory.resolve(Files.exists(memory.resolve("memory.peak"))
                 ? "memory.peak" : "memory.max_usage_in_bytes")).trim());
         assertTrue(peak <= (MEMORY_MIB + 1) << 20, "peak memory " + (peak >> 20) + " MiB within the limit of " + MEMORY_MIB);
         assertGuestAgentAndNeighbourWork(neighbour);
 
         // Processes: a fork bomb reaches the pids limit and no further.
-        Process bomb = inContainersCgroups(hostile, "b() { b | b & }; b");
+        // Each function waits for its pipeline, so the tree stays as large as the limit lets it grow.
+        Process bomb = inContainersCgroups(hostile, "b() { b | b; }; b");
         Path pids = cgroupDir(hostile, "pids");
+        assertTrue(pids.toString().contains(".libvirt-lxc"), "the container's processes are in its own pids cgroup: " + pids);
         long max = 0;
         for (int i = 0; i < 30; i++) {
             Thread.sleep(100);
@@ -143,7 +147,9 @@ class HostileContainerIT {
         for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(init), "cgroup"))) {
             String[] f = line.split(":", 3);
             if (List.of(f[1].split(",")).contains(controller)) {
-                return Path.of("/sys/fs/cgroup", f[1], f[2].substring(1));
+                // The container's own cgroup (libvirt's), not the sub-cgroup systemd put init in.
+                String path = f[2].replaceAll("(\\.libvirt-lxc)/.*$", "$1");
+                return Path.of("/sys/fs/cgroup", f[1], path.substring(1));
             }
             if (f[1].isEmpty()) {
                 unified = f[2];

@@ -228,9 +228,10 @@ class FuzzIT {
             return new Frame(randomValue(rnd, 0).toString(), "");
         }
         if (kind < 16) {
-            int depth = 1000 + rnd.nextInt(30_000);
             String open = rnd.nextBoolean() ? "[" : "{\"a\":";
             String close = open.equals("[") ? "]" : "}";
+            // Within the message limit: 1,000 levels up to as many as fit in 60,000 bytes.
+            int depth = 1000 + rnd.nextInt(60_000 / (open.length() + 1) - 1000);
             return new Frame("{\"type\":\"Connect\",\"x\":" + open.repeat(depth) + "1" + close.repeat(depth) + "}", "");
         }
         if (kind < 20) {
