@@ -76,10 +76,18 @@ public class PidLimits {
         } catch (IOException e) {
             LOG.fine(() -> "cannot remove " + own + ": " + e.getMessage());
         }
-        // The trees the container's systemd built where libvirt removes nothing (pids, name=systemd, unified).
+        // The trees the container's systemd built below libvirt's cgroup of it.
         String name = "lxc-\\d+-" + java.util.regex.Pattern.quote(domain) + "\\.libvirt-lxc";
-        for (String hierarchy : List.of("pids", "systemd", "unified")) {
-            Path machine = CGROUP.resolve(hierarchy).resolve("machine");
+        // libvirt removes its own directory only when empty, and not at all when the container
+        // ended while libvirtd was down: every hierarchy is swept.
+        List<Path> hierarchies;
+        try (var list = Files.list(CGROUP)) {
+            hierarchies = list.filter(Files::isDirectory).toList();
+        } catch (IOException e) {
+            hierarchies = List.of();
+        }
+        for (Path hierarchy : hierarchies) {
+            Path machine = hierarchy.resolve("machine");
             if (!Files.isDirectory(machine)) {
                 continue;
             }

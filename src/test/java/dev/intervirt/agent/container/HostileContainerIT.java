@@ -76,8 +76,9 @@ class HostileContainerIT {
         assertGuestAgentAndNeighbourWork(neighbour);
 
         // Processes: a fork bomb reaches the pids limit and no further.
-        // Each function waits for its pipeline, so the tree stays as large as the limit lets it grow.
-        Process bomb = inContainersCgroups(hostile, "b() { b | b; }; b");
+        // The classic bomb (a storm that dies down once forks fail), then a loop that keeps every
+        // process it gets, so the container sits at its limit while the checks run.
+        Process bomb = inContainersCgroups(hostile, "b() { b | b & }; b; while :; do sleep 1000 & done");
         Path pids = cgroupDir(hostile, "pids");
         assertTrue(pids.toString().contains(".libvirt-lxc"), "the container's processes are in its own pids cgroup: " + pids);
         long max = 0;
@@ -85,7 +86,10 @@ class HostileContainerIT {
             Thread.sleep(100);
             max = Math.max(max, Long.parseLong(Files.readString(pids.resolve("pids.current")).trim()));
         }
-        assertTrue(max >= PIDS_MAX / 2, "the bomb did run (" + max + " processes)");
+        long seen = max;
+        assertTrue(max >= PIDS_MAX / 2, () -> "the bomb did run (" + seen + " processes in " + pids + "); bomb: "
+                + HostCommands.sh("sh", "-c", "cat /proc/" + bomb.pid() + "/cgroup; pgrep -c sleep; pgrep -a -P " + bomb.pid()).stdout()
+                + (bomb.isAlive() ? "" : " exited " + bomb.exitValue()));
         assertTrue(max <= PIDS_MAX, "at most " + PIDS_MAX + " processes: " + max);
         long guestT = System.nanoTime();
         assertTrue(HostCommands.sh("true").ok(), "the guest can still start processes");
@@ -122,16 +126,23 @@ class HostileContainerIT {
     private static Process inContainersCgroups(String domain, String script) throws IOException {
         int init = HostCommands.initPid(domain);
         Process p = new ProcessBuilder("sh", "-c", "read go; exec nsenter -t " + init + " -m -u -i -n -p sh -c \"$0\"", script)
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(Path.of("target", "hostile-container.log").toFile()))
+                .start();
         for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(init), "cgroup"))) {
             String[] f = line.split(":", 3);
+            if (!f[2].contains(".libvirt-lxc")) {
+                continue; // a hierarchy where the container has no cgroup of its own
+            }
             String dir = f[1].isEmpty() ? (Files.isDirectory(Path.of("/sys/fs/cgroup/unified")) ? "unified" : "")
                     : f[1].startsWith("name=") ? f[1].substring(5) : f[1];
-            Path procs = Path.of("/sys/fs/cgroup", dir, f[2].substring(1), "cgroup.procs");
+            // A cgroup of its own below the container's (as a learner's service would have), so that
+            // only the container's limits apply, not those systemd gives its init.scope.
+            Path own = Path.of("/sys/fs/cgroup", dir, f[2].replaceAll("(\\.libvirt-lxc)/.*$", "$1").substring(1), "ivtest-hostile");
             try {
-                Files.writeString(procs, Long.toString(p.pid()));
+                Files.createDirectories(own);
+                Files.writeString(own.resolve("cgroup.procs"), Long.toString(p.pid()));
             } catch (IOException e) {
-                // a hierarchy that does not take it (e.g. one without this controller): the others do
+                // cpuset: a new cgroup has no CPUs yet; the process stays in the container's own
             }
         }
         try (OutputStream go = p.getOutputStream()) {
