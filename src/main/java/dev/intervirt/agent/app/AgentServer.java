@@ -61,6 +61,9 @@ public final class AgentServer {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
         AgentRuntime.configure(config);
+        dev.intervirt.agent.host.HelperProcesses.configure(config.ownerName());
+        // Before anything touches the host: a killed predecessor's nft or ip may still be running.
+        dev.intervirt.agent.host.HelperProcesses.killOrphans();
         // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans
         // miss classes when a package is split over several class path entries).
         weld = new Weld("intervirt-agent").disableDiscovery().addBeanClasses(BEAN_CLASSES)

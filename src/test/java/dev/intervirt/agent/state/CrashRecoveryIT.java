@@ -109,65 +109,66 @@ class CrashRecoveryIT {
         Model after = null;
         boolean replied = false;
         for (int round = 0; round <= KILLS; round++) {
-            SubprocessAgent agent = SubprocessAgent.start(LOG);
-            List<String> diffs = audit.differences();
-            final int r = round;
-            leaks.addAll(diffs.stream().map(d -> "after kill " + r + ": " + d).toList());
-            diffs.forEach(d -> System.out.println("CrashRecoveryIT: after kill " + r + ": " + d));
-            Model stored = Model.of(audit.stored());
-            if (before != null) {
-                if (stored.equals(after)) {
-                    completed++;
+            try (SubprocessAgent agent = SubprocessAgent.start(LOG)) {
+                List<String> diffs = audit.differences();
+                final int r = round;
+                leaks.addAll(diffs.stream().map(d -> "after kill " + r + ": " + d).toList());
+                diffs.forEach(d -> System.out.println("CrashRecoveryIT: after kill " + r + ": " + d));
+                Model stored = Model.of(audit.stored());
+                if (before != null) {
+                    if (stored.equals(after)) {
+                        completed++;
+                    } else {
+                        assertFalse(replied, "an acknowledged operation was lost: " + stored + " vs " + after);
+                        assertEquals(before, stored, "the interrupted operation is complete or absent");
+                        absent++;
+                    }
                 } else {
-                    assertFalse(replied, "an acknowledged operation was lost: " + stored + " vs " + after);
-                    assertEquals(before, stored, "the interrupted operation is complete or absent");
-                    absent++;
+                    assertEquals(model, stored);
                 }
-            } else {
-                assertEquals(model, stored);
-            }
-            model = stored;
-            if (round == KILLS) {
-                agent.kill();
-                break;
-            }
-            try (AgentClient client = agent.client()) {
-                int n = 2 + rnd.nextInt(3);
-                for (int i = 0; i < n; i++) {
-                    Op op = next(rnd, model, counter, null);
-                    Exchange x = client.call(op.request().build(), Duration.ofSeconds(60));
-                    assertTrue(x.ok(), op.kind() + " acknowledged: " + x);
-                    model = op.after();
-                    acked++;
-                    assertEquals(model, Model.of(audit.stored()), "an acknowledged " + op.kind() + " is stored");
+                model = stored;
+                if (round == KILLS) {
+                    agent.kill();
+                    break;
                 }
-                String kind = KILL_OPS.get(round % KILL_OPS.size());
-                if (!possible(model).contains(kind)) {
-                    // One acknowledged step that makes the wanted kind possible (a link to cut, a container to stop).
-                    Op enabling = next(rnd, model, counter, switch (kind) {
-                        case "disconnect" -> "connect";
-                        case "stop" -> "start";
-                        case "start" -> "stop";
-                        default -> "add";
-                    });
-                    assertTrue(client.call(enabling.request().build(), Duration.ofSeconds(60)).ok());
-                    model = enabling.after();
-                    acked++;
+                try (AgentClient client = agent.client()) {
+                    int n = 2 + rnd.nextInt(3);
+                    for (int i = 0; i < n; i++) {
+                        Op op = next(rnd, model, counter, null);
+                        Exchange x = client.call(op.request().build(), Duration.ofSeconds(60));
+                        assertTrue(x.ok(), op.kind() + " acknowledged: " + x);
+                        model = op.after();
+                        acked++;
+                        assertEquals(model, Model.of(audit.stored()), "an acknowledged " + op.kind() + " is stored");
+                    }
+                    String kind = KILL_OPS.get(round % KILL_OPS.size());
+                    if (!possible(model).contains(kind)) {
+                        // One acknowledged step that makes the wanted kind possible (a link to cut, a container to stop).
+                        Op enabling = next(rnd, model, counter, switch (kind) {
+                            case "disconnect" -> "connect";
+                            case "stop" -> "start";
+                            case "start" -> "stop";
+                            default -> "add";
+                        });
+                        assertTrue(client.call(enabling.request().build(), Duration.ofSeconds(60)).ok());
+                        model = enabling.after();
+                        acked++;
+                    }
+                    Op op = next(rnd, model, counter, kind);
+                    killsByOp.merge(op.kind(), 1, Integer::sum);
+                    var request = op.request().build();
+                    client.sendText(request.toString());
+                    LockSupport.parkNanos(Duration.ofMillis(delayMillis(rnd, op.kind())).toNanos());
+                    agent.kill();
+                    try {
+                        replied = client.awaitFinal(request.getString("uuid"), Duration.ofMillis(200), System.nanoTime()).ok();
+                    } catch (AssertionError noReply) {
+                        replied = false;
+                        killsDuringRequest++;
+                    }
+                    before = model;
+                    after = op.after();
                 }
-                Op op = next(rnd, model, counter, kind);
-                killsByOp.merge(op.kind(), 1, Integer::sum);
-                var request = op.request().build();
-                client.sendText(request.toString());
-                LockSupport.parkNanos(Duration.ofMillis(delayMillis(rnd, op.kind())).toNanos());
-                agent.kill();
-                try {
-                    replied = client.awaitFinal(request.getString("uuid"), Duration.ofMillis(200), System.nanoTime()).ok();
-                } catch (AssertionError noReply) {
-                    replied = false;
-                    killsDuringRequest++;
-                }
-                before = model;
-                after = op.after();
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;

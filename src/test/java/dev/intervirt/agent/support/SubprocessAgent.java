@@ -41,6 +41,8 @@ public final class SubprocessAgent implements AutoCloseable {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
             SubprocessAgent agent = new SubprocessAgent(p, port);
+            // Never outlive the test JVM, whatever way a test ends.
+            Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
             agent.awaitListening(Duration.ofSeconds(90), log);
             return agent;
         } catch (IOException e) {
@@ -69,8 +71,18 @@ public final class SubprocessAgent implements AutoCloseable {
         return port;
     }
 
+    /** A client; a connection refused just after the port opened is tried again (a loaded machine). */
     public AgentClient client() {
-        return AgentClient.connect(port);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return AgentClient.connect(port);
+            } catch (IllegalStateException e) {
+                if (attempt >= 5 || !process.isAlive()) {
+                    throw e;
+                }
+                sleep(200);
+            }
+        }
     }
 
     public boolean isAlive() {
