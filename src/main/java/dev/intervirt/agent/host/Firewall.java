@@ -59,6 +59,11 @@ public interface Firewall {
     /** DNATs guest traffic to {@code protocol/externalPort} to {@code target:internalPort}. Replaces any previous mapping. */
     void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort);
 
+    /** Points an existing forward at a new target (an address change); as {@link #addForward} if absent. */
+    default void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        addForward(protocol, externalPort, target, internalPort);
+    }
+
     /** Removes a forward (no error if absent). */
     void removeForward(Protocol protocol, int externalPort);
 }

@@ -243,6 +243,16 @@ public final class NftFirewall implements Firewall {
         check(r);
     }
 
+    /** Straight to the replacing transaction: an add would fail ("File exists") and cost the session. */
+    @Override
+    public synchronized void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        ProcessRunner.Result r = execMapDelete(replaceForwardScript(protocol, externalPort, target, internalPort));
+        if (!r.ok() && r.stderr().contains("No such file or directory")) {
+            r = exec(addForwardScript(protocol, externalPort, target, internalPort));
+        }
+        check(r);
+    }
+
     @Override
     public synchronized void removeForward(Protocol protocol, int externalPort) {
         ProcessRunner.Result r = execMapDelete(removeForwardScript(protocol, externalPort));

@@ -254,12 +254,6 @@ public class NetworkService {
 
     /** Moves every host element that names an address of the container from old to new. */
     private void changeAddress(ContainerRecord old, ContainerRecord neu) {
-        synchronized (peerRoutes) {
-            changeAddressHoldingPeerRoutes(old, neu);
-        }
-    }
-
-    private void changeAddressHoldingPeerRoutes(ContainerRecord old, ContainerRecord neu) {
         List<ContainerRecord> missed = new java.util.ArrayList<>();
         try (Undo undo = new Undo()) {
             firewall.movePort(old.port(), old.mac(), old.ipv4(), old.ipv6(), neu.ipv4(), neu.ipv6());
@@ -276,11 +270,11 @@ public class NetworkService {
             swapRoute(old.ipv6(), neu.ipv6(), undo);
             synchronized (forwardsLock) {
                 for (PortForward f : topology.forwardsOf(old.id())) {
-                    firewall.addForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
+                    firewall.replaceForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
                     undo.push(() -> {
                         synchronized (forwardsLock) {
                             if (topology.forward(f.protocol(), f.externalPort()).isPresent()) {
-                                firewall.addForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort());
+                                firewall.replaceForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort());
                             }
                         }
                     });
@@ -297,20 +291,24 @@ public class NetworkService {
                     undo.push(() -> netns.replaceIpv6(p, neu.ipv6(), old.ipv6()));
                 }
             }
-            for (ContainerRecord peer : topology.peersOf(old.id())) {
-                try {
-                    OptionalInt peerPid = pids.of(peer);
-                    if (peerPid.isPresent()) {
-                        int p = peerPid.getAsInt();
-                        netns.replacePeer(p, peerOf(old), peerOf(neu));
-                        undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+            // The peers' side and the save under one lock: a peer starting meanwhile reads the
+            // topology either before (and gets the change here) or after (the new address).
+            synchronized (peerRoutes) {
+                for (ContainerRecord peer : topology.peersOf(old.id())) {
+                    try {
+                        OptionalInt peerPid = pids.of(peer);
+                        if (peerPid.isPresent()) {
+                            int p = peerPid.getAsInt();
+                            netns.replacePeer(p, peerOf(old), peerOf(neu));
+                            undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+                        }
+                    } catch (RuntimeException e) {
+                        // A peer in the middle of a start (no eth0 yet) or a stop: not this request's failure.
+                        missed.add(peer);
                     }
-                } catch (RuntimeException e) {
-                    // A peer in the middle of a start (no eth0 yet) or a stop: not this request's failure.
-                    missed.add(peer);
                 }
+                topology.update(neu);
             }
-            topology.update(neu);
             undo.commit();
         }
         for (ContainerRecord peer : missed) {

@@ -114,6 +114,10 @@ class CrashRecoveryIT {
                 final int r = round;
                 leaks.addAll(diffs.stream().map(d -> "after kill " + r + ": " + d).toList());
                 diffs.forEach(d -> System.out.println("CrashRecoveryIT: after kill " + r + ": " + d));
+            if (!diffs.isEmpty()) {
+                System.out.println("CrashRecoveryIT: helpers now: " + HostCommands.sh("sh", "-c",
+                        "ps -eo pid,ppid,etimes,args | grep -E 'nft|nsenter|ip -' | grep -v grep").stdout());
+            }
                 Model stored = Model.of(audit.stored());
                 if (before != null) {
                     if (stored.equals(after)) {
