@@ -2,6 +2,7 @@ package dev.intervirt.agent.state;
 
 import dev.intervirt.agent.container.ContainerService;
 import dev.intervirt.agent.host.Firewall;
+import dev.intervirt.agent.host.HelperProcesses;
 import dev.intervirt.agent.host.HostRoutes;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.host.OverlayRootfs;
@@ -45,6 +46,8 @@ public class Reconciler {
         hypervisor.ensureNetwork();
         firewall.install();
         Set<String> known = new HashSet<>();
+        // Once more right before the elements are replaced (the first sweep runs at process start).
+        HelperProcesses.killOrphans();
         // One transaction: elements a killed agent added but never saved go, the stored ones stay.
         firewall.replaceElements(() -> {
             for (ContainerRecord c : topology.containers()) {
