@@ -285,7 +285,9 @@ public class LibvirtHypervisor implements Hypervisor {
         for (int attempt = 1; ; attempt++) {
             try {
                 call("start " + name, () -> required(name).create());
-                return initPid(name);
+                int pid = initPid(name);
+                awaitInitExec(pid);
+                return pid;
             } catch (AgentException e) {
                 boolean cgroupRace = e.getMessage() != null && e.getMessage().contains("/sys/fs/cgroup/");
                 if (!cgroupRace || attempt >= START_ATTEMPTS || isRunning(name)) {
@@ -295,6 +297,26 @@ public class LibvirtHypervisor implements Hypervisor {
                 sleep(100L * attempt);
             }
         }
+    }
+
+    /**
+     * Waits (briefly) until pid 1 has left the cgroup-placement script for the image's own init
+     * (DomainXml.CGROUP_PLACEMENT), so a start reply means the container's init runs.
+     */
+    private static void awaitInitExec(int pid) {
+        Path cmdline = Path.of("/proc", Integer.toString(pid), "cmdline");
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (!Files.readString(cmdline).contains("/dev/.ivcg")) {
+                    return;
+                }
+            } catch (IOException e) {
+                return; // gone: the start's own checks report it
+            }
+            sleep(5);
+        }
+        LOG.warning("pid " + pid + " still runs the cgroup placement after 3 s");
     }
 
     @Override
