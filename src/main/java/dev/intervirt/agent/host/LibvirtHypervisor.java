@@ -286,6 +286,7 @@ public class LibvirtHypervisor implements Hypervisor {
             try {
                 call("start " + name, () -> required(name).create());
                 int pid = initPid(name);
+                protectController(name);
                 awaitInitExec(pid);
                 return pid;
             } catch (AgentException e) {
@@ -296,6 +297,21 @@ public class LibvirtHypervisor implements Hypervisor {
                 LOG.info("start of " + name + " hit a cgroup race (attempt " + attempt + "); trying again");
                 sleep(100L * attempt);
             }
+        }
+    }
+
+    /**
+     * libvirt_lxc lives in the container's memory cgroup; with the container at its limit the
+     * OOM killer picked it (the largest file RSS) and the whole container ended. Exempt, it
+     * leaves the container's own processes as the victims. Its children (the container) were
+     * forked before, so they keep their own score.
+     */
+    private void protectController(String name) {
+        try {
+            String controller = Files.readString(lxcRunDir.resolve(name + ".pid")).trim();
+            Files.writeString(Path.of("/proc", controller, "oom_score_adj"), "-1000");
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("cannot exempt the controller of " + name + " from the OOM killer: " + e.getMessage());
         }
     }
 

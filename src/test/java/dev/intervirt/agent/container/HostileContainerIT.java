@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class HostileContainerIT {
 
-    private static final long MEMORY_MIB = 128;
+    /** Room for the 256 processes of the bomb, so the pids limit is what stops it. */
+    private static final long MEMORY_MIB = 256;
     private static final long PIDS_MAX = 256;
 
     private static TestAgent agent;
