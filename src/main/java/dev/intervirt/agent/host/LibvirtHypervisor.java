@@ -286,7 +286,7 @@ public class LibvirtHypervisor implements Hypervisor {
             try {
                 call("start " + name, () -> required(name).create());
                 int pid = initPid(name);
-                protectController(name);
+                protectController(name, pid);
                 awaitInitExec(pid);
                 return pid;
             } catch (AgentException e) {
@@ -302,18 +302,20 @@ public class LibvirtHypervisor implements Hypervisor {
 
     /**
      * libvirt_lxc lives in the container's memory cgroup; with the container at its limit the
-     * OOM killer picked it (the largest file RSS) and the whole container ended. Exempt, it
-     * leaves the container's own processes as the victims. Its children (the container) were
-     * forked before, so they keep their own score.
+     * OOM killer picked it (the largest file RSS) and the whole container ended. The container's
+     * processes are made the preferred victims instead: its init gets {@value #CONTAINER_OOM_SCORE_ADJ}
+     * (inherited by everything it starts; raising needs no privilege, while exempting the
+     * controller needs CAP_SYS_RESOURCE, which build machines in containers lack).
      */
-    private void protectController(String name) {
+    private void protectController(String name, int init) {
         try {
-            String controller = Files.readString(lxcRunDir.resolve(name + ".pid")).trim();
-            Files.writeString(Path.of("/proc", controller, "oom_score_adj"), "-1000");
+            Files.writeString(Path.of("/proc", Integer.toString(init), "oom_score_adj"), CONTAINER_OOM_SCORE_ADJ);
         } catch (IOException | RuntimeException e) {
-            LOG.warning("cannot exempt the controller of " + name + " from the OOM killer: " + e.getMessage());
+            LOG.warning("cannot make the processes of " + name + " the OOM killer's first choice: " + e.getMessage());
         }
     }
+
+    private static final String CONTAINER_OOM_SCORE_ADJ = "500";
 
     /**
      * Waits (briefly) until pid 1 has left the cgroup-placement script for the image's own init

@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class HostileContainerIT {
 
-    /** Room for the 256 processes of the bomb, so the pids limit is what stops it. */
-    private static final long MEMORY_MIB = 256;
+    /** The default: room for the 256 processes of the bomb, so the pids limit is what stops it. */
+    private static final long MEMORY_MIB = 512;
     private static final long PIDS_MAX = 256;
 
     private static TestAgent agent;
@@ -69,6 +69,7 @@ class HostileContainerIT {
         Process hog = inContainersCgroups(hostile, "tail /dev/zero");
         assertTrue(hog.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the hog is stopped by the memory limit");
         assertEquals(128 + 9, hog.exitValue(), "the hog was killed (SIGKILL from the OOM killer)");
+        assertEquals("running", HostCommands.domainState(hostile), "the OOM killer took the hog, not the container");
         Path memory = cgroupDir(hostile, "memory");
         assertTrue(memory.toString().contains(".libvirt-lxc"), "the container's processes are in libvirt's memory cgroup: " + memory);
         long peak = Long.parseLong(Files.readString(memory.resolve(Files.exists(memory.resolve("memory.peak"))
