@@ -65,6 +65,8 @@ class HostileContainerIT {
         String neighbour = agent.domain("hc3");
         long t0 = System.nanoTime();
 
+        assertEquals("500", Files.readString(Path.of("/proc", Integer.toString(HostCommands.initPid(hostile)), "oom_score_adj")).trim(),
+                "the container's processes, not its controller, are the OOM killer's first choice");
         // Memory: a process that keeps everything it reads is killed at the container's limit.
         Process hog = inContainersCgroups(hostile, "tail /dev/zero");
         assertTrue(hog.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the hog is stopped by the memory limit");
@@ -147,6 +149,9 @@ class HostileContainerIT {
                 // cpuset: a new cgroup has no CPUs yet; the process stays in the container's own
             }
         }
+        // As a process started inside would: it inherits init's OOM preference (the agent sets it).
+        Files.writeString(Path.of("/proc", Long.toString(p.pid()), "oom_score_adj"),
+                Files.readString(Path.of("/proc", Integer.toString(init), "oom_score_adj")).trim());
         try (OutputStream go = p.getOutputStream()) {
             go.write('\n');
         }
