@@ -62,6 +62,9 @@ public final class AgentServer {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
         AgentRuntime.configure(config);
+        dev.intervirt.agent.host.HelperProcesses.configure(config.ownerName());
+        // Before anything touches the host: a killed predecessor's nft or ip may still be running.
+        dev.intervirt.agent.host.HelperProcesses.killOrphans();
         // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans
         // miss classes when a package is split over several class path entries).
         weld = new Weld("intervirt-agent").disableDiscovery().addBeanClasses(BEAN_CLASSES)
@@ -75,8 +78,11 @@ public final class AgentServer {
             throw new StartupException(e.getMessage(), e);
         }
         Map<String, Object> props = new HashMap<>();
-        // Frames over the limit close the connection (1009); leave room for the frame header.
-        props.put(org.glassfish.tyrus.core.TyrusWebSocketEngine.INCOMING_BUFFER_SIZE, config.maxMessageBytes() + 1024);
+        // Tyrus's read buffer holds the unparsed rest of one frame plus what one socket read brings
+        // (up to the socket's receive buffer): sized to the limit only, a client pipelining large
+        // messages overflowed it and lost its connection ("Buffer overflow"). Messages over the
+        // limit are closed with 1009 by the endpoint; frames over this buffer by Tyrus.
+        props.put(org.glassfish.tyrus.core.TyrusWebSocketEngine.INCOMING_BUFFER_SIZE, incomingBufferBytes(config.maxMessageBytes()));
         server = new Server("0.0.0.0", config.port(), "/", props, ContainerManagementEndpoint.class);
         try {
             server.start();
@@ -88,6 +94,11 @@ public final class AgentServer {
                 (System.nanoTime() - t0) / 1_000_000));
         // In the background: requests for an image still on its way are answered at once (code 6).
         weld.select(ImageStore.class).get().prefetch(config.images().prefetch());
+    }
+
+    /** Two messages and a socket read of up to 1 MiB. */
+    static int incomingBufferBytes(int maxMessageBytes) {
+        return (int) Math.min(Integer.MAX_VALUE, 2L * maxMessageBytes + (1 << 20));
     }
 
     public int port() {

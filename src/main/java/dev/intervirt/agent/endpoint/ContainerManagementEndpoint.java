@@ -55,6 +55,14 @@ public class ContainerManagementEndpoint {
             LOG.info("rejected frame uuid=" + dev.intervirt.agent.protocol.Text.printable(rejected.uuid())
                     + " error " + rejected.code().wire() + ": " + rejected.message());
             replier.send(Reply.error(rejected.uuid(), rejected.code(), rejected.message()));
+        } else if (inbound instanceof Inbound.TooBig big) {
+            LOG.info("message of " + big.bytes() + " bytes over the limit of " + big.limit() + "; closing the connection (1009)");
+            try {
+                session.close(new CloseReason(CloseReason.CloseCodes.TOO_BIG,
+                        "Message of " + big.bytes() + " bytes; the limit is " + big.limit() + "."));
+            } catch (java.io.IOException e) {
+                LOG.fine(() -> "close after an oversize message: " + e);
+            }
         }
     }
 

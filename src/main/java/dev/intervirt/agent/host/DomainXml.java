@@ -17,6 +17,31 @@ public final class DomainXml {
     private DomainXml() {
     }
 
+    /**
+     * Run as the container's pid 1 before {@code exec /sbin/init} (the script is the agent's own,
+     * never client input). On hybrid cgroup hosts libvirt's LXC driver gives the container no
+     * cgroup namespace and leaves its init at the root of the {@code name=systemd} and unified
+     * hierarchies; systemd then takes "/" as its root and puts itself and every service into
+     * {@code /init.scope}, {@code /system.slice} … of every controller, out of libvirt's memory
+     * and device cgroups (measured: a container's memory limit did not apply at all). Moving pid 1
+     * into libvirt's own path (read from its memory line) in those two hierarchies first makes
+     * systemd build its tree under it, so the limits hold. Where there is no such line (pure
+     * cgroup v2) nothing is done.
+     */
+    static final String CGROUP_PLACEMENT = String.join("\n",
+            "p=",
+            "while IFS=: read -r id ctl path; do [ \"$ctl\" = memory ] && p=$path; done < /proc/self/cgroup",
+            "if [ -n \"$p\" ] && [ \"$p\" != / ] && mkdir -p /dev/.ivcg; then",
+            "  for o in none,name=systemd ''; do",
+            "    if [ -n \"$o\" ]; then mount -t cgroup -o \"$o\" cgroup /dev/.ivcg; else mount -t cgroup2 cgroup2 /dev/.ivcg; fi"
+                    + " 2>/dev/null || continue",
+            "    mkdir -p \"/dev/.ivcg$p\" && echo 1 > \"/dev/.ivcg$p/cgroup.procs\"",
+            "    umount /dev/.ivcg",
+            "  done",
+            "  rmdir /dev/.ivcg",
+            "fi",
+            "exec /sbin/init");
+
     public static String domain(Hypervisor.DomainSpec spec, String network) {
         return write(w -> {
             w.writeStartElement("domain");
@@ -35,7 +60,9 @@ public final class DomainXml {
             element(w, "vcpu", "1");
             w.writeStartElement("os");
             element(w, "type", "exe");
-            element(w, "init", "/sbin/init");
+            element(w, "init", "/bin/sh");
+            element(w, "initarg", "-c");
+            element(w, "initarg", CGROUP_PLACEMENT);
             w.writeEndElement();
             w.writeStartElement("clock");
             w.writeAttribute("offset", "utc");

@@ -28,6 +28,12 @@ public interface Firewall {
     /** Empties every set and map of the agent (wipe), keeping tables and chains. */
     void flushElements();
 
+    /** Flushes every element and re-adds what {@code reapply} adds, atomically where the firewall can. */
+    default void replaceElements(Runnable reapply) {
+        flushElements();
+        reapply.run();
+    }
+
     /** Registers the addresses a port may send from. Idempotent. */
     void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6);
 
@@ -52,6 +58,11 @@ public interface Firewall {
 
     /** DNATs guest traffic to {@code protocol/externalPort} to {@code target:internalPort}. Replaces any previous mapping. */
     void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort);
+
+    /** Points an existing forward at a new target (an address change); as {@link #addForward} if absent. */
+    default void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        addForward(protocol, externalPort, target, internalPort);
+    }
 
     /** Removes a forward (no error if absent). */
     void removeForward(Protocol protocol, int externalPort);

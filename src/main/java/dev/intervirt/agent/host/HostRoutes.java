@@ -11,6 +11,11 @@ public interface HostRoutes {
     /** Removes the route (no error if absent). */
     void remove(InetAddress address);
 
+    /** The container routes through the bridge that exist now (for removing strays at start). */
+    default java.util.Set<InetAddress> existing() {
+        return java.util.Set.of();
+    }
+
     /** Points {@code newAddress} at the bridge and drops {@code oldAddress}, as one step where possible. */
     default void move(InetAddress oldAddress, InetAddress newAddress) {
         add(newAddress);

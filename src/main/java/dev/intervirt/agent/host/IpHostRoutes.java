@@ -45,6 +45,31 @@ public final class IpHostRoutes implements HostRoutes {
         }
     }
 
+    /** Host routes through the bridge made by {@code ip route replace} (protocol "boot"), both families. */
+    @Override
+    public java.util.Set<InetAddress> existing() {
+        java.util.Set<InetAddress> found = new java.util.HashSet<>();
+        for (String family : List.of("-4", "-6")) {
+            List<String> cmd = new ArrayList<>(prefix);
+            cmd.addAll(List.of("ip", family, "route", "show", "dev", bridge, "proto", "boot"));
+            ProcessRunner.Result r = ProcessRunner.exec(cmd, null, TIMEOUT_SECONDS);
+            if (!r.ok()) {
+                continue; // no bridge yet: no routes
+            }
+            for (String line : r.stdout().split("\n")) {
+                String dst = line.trim().split("[ /]")[0];
+                if (!dst.isEmpty() && !dst.equals("default")) {
+                    try {
+                        found.add(InetAddress.getByName(dst));
+                    } catch (java.net.UnknownHostException e) {
+                        // not an address literal: not one of ours
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
     /** One {@code ip -batch}: replace the new route, then replace-and-delete the old one (idempotent). */
     @Override
     public void move(InetAddress oldAddress, InetAddress newAddress) {

@@ -41,6 +41,9 @@ public class LibvirtHypervisor implements Hypervisor {
      */
     private static final List<Connect> RETAINED = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    private static final Duration WATCH_INTERVAL = Duration.ofSeconds(1);
+    private Thread watchdog;
+    private boolean everConnected;
     private final List<BiConsumer<String, StartKind>> startedListeners = new CopyOnWriteArrayList<>();
 
     private final String uri;
@@ -69,9 +72,61 @@ public class LibvirtHypervisor implements Hypervisor {
         return domainName.substring(domainPrefix.length());
     }
 
-    /** Opens the connection now, so a start without libvirt fails fast with a clear reason. */
+    /**
+     * Opens the connection now, so a start without libvirt fails fast with a clear reason, and
+     * starts the watchdog that reopens it after a libvirtd restart without waiting for a request
+     * (events come only through an open connection).
+     */
     public synchronized void connect() {
         connection();
+        if (watchdog == null) {
+            watchdog = new Thread(this::watch, "libvirt-watchdog");
+            watchdog.setDaemon(true);
+            watchdog.start();
+        }
+    }
+
+    private void watch() {
+        boolean reported = false;
+        while (!closed) {
+            sleepQuietly(WATCH_INTERVAL.toMillis());
+            if (closed) {
+                return;
+            }
+            try {
+                connection();
+                reported = false;
+            } catch (AgentException e) {
+                if (!reported) {
+                    LOG.warning("libvirt is unreachable; requests that need it fail with code 4 until it is back: "
+                            + e.getMessage());
+                    reported = true;
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "libvirt watchdog", e);
+            }
+        }
+    }
+
+    /**
+     * After a reconnect: domains may have restarted while no connection could hear their events;
+     * every running domain is reported as started (a listener compares init pids and re-applies
+     * only what really restarted).
+     */
+    private void catchUpAfterReconnect() {
+        Thread t = new Thread(() -> {
+            try {
+                for (String name : ownedDomains()) {
+                    if (!closed && isRunning(name)) {
+                        notifyStarted(name, StartKind.STARTED);
+                    }
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot check the domains after reconnecting to libvirt", e);
+            }
+        }, "libvirt-reconnected");
+        t.setDaemon(true);
+        t.start();
     }
 
     private synchronized Connect connection() {
@@ -86,9 +141,15 @@ public class LibvirtHypervisor implements Hypervisor {
             // Without a callback of our own libvirt-java prints every error to stderr as well.
             Connect.setErrorCallback(new org.libvirt.ErrorCallback());
             startEventLoop();
+            boolean reconnect = connection != null || everConnected;
             connection = new Connect(uri);
             RETAINED.add(connection);
             registerListeners(connection);
+            everConnected = true;
+            if (reconnect) {
+                LOG.info("reconnected to libvirt at " + uri);
+                catchUpAfterReconnect();
+            }
             return connection;
         } catch (LibvirtException e) {
             connection = null;
@@ -141,13 +202,21 @@ public class LibvirtHypervisor implements Hypervisor {
             return;
         }
         try {
-            String name = domain.getName();
-            if (name.startsWith(domainPrefix)) {
-                for (BiConsumer<String, StartKind> l : startedListeners) {
-                    l.accept(name, kind);
-                }
+            notifyStarted(domain.getName(), kind);
+        } catch (LibvirtException e) {
+            LOG.log(Level.WARNING, "cannot handle a libvirt " + kind + " event", e);
+        }
+    }
+
+    private void notifyStarted(String name, StartKind kind) {
+        if (closed || !name.startsWith(domainPrefix)) {
+            return;
+        }
+        try {
+            for (BiConsumer<String, StartKind> l : startedListeners) {
+                l.accept(name, kind);
             }
-        } catch (LibvirtException | RuntimeException e) {
+        } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "cannot handle a libvirt " + kind + " event", e);
         }
     }
@@ -216,7 +285,10 @@ public class LibvirtHypervisor implements Hypervisor {
         for (int attempt = 1; ; attempt++) {
             try {
                 call("start " + name, () -> required(name).create());
-                return initPid(name);
+                int pid = initPid(name);
+                protectController(name, pid);
+                awaitInitExec(pid);
+                return pid;
             } catch (AgentException e) {
                 boolean cgroupRace = e.getMessage() != null && e.getMessage().contains("/sys/fs/cgroup/");
                 if (!cgroupRace || attempt >= START_ATTEMPTS || isRunning(name)) {
@@ -226,6 +298,43 @@ public class LibvirtHypervisor implements Hypervisor {
                 sleep(100L * attempt);
             }
         }
+    }
+
+    /**
+     * libvirt_lxc lives in the container's memory cgroup; with the container at its limit the
+     * OOM killer picked it (the largest file RSS) and the whole container ended. The container's
+     * processes are made the preferred victims instead: its init gets {@value #CONTAINER_OOM_SCORE_ADJ}
+     * (inherited by everything it starts; raising needs no privilege, while exempting the
+     * controller needs CAP_SYS_RESOURCE, which build machines in containers lack).
+     */
+    private void protectController(String name, int init) {
+        try {
+            Files.writeString(Path.of("/proc", Integer.toString(init), "oom_score_adj"), CONTAINER_OOM_SCORE_ADJ);
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("cannot make the processes of " + name + " the OOM killer's first choice: " + e.getMessage());
+        }
+    }
+
+    private static final String CONTAINER_OOM_SCORE_ADJ = "500";
+
+    /**
+     * Waits (briefly) until pid 1 has left the cgroup-placement script for the image's own init
+     * (DomainXml.CGROUP_PLACEMENT), so a start reply means the container's init runs.
+     */
+    private static void awaitInitExec(int pid) {
+        Path cmdline = Path.of("/proc", Integer.toString(pid), "cmdline");
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (!Files.readString(cmdline).contains("/dev/.ivcg")) {
+                    return;
+                }
+            } catch (IOException e) {
+                return; // gone: the start's own checks report it
+            }
+            sleep(5);
+        }
+        LOG.warning("pid " + pid + " still runs the cgroup placement after 3 s");
     }
 
     @Override
@@ -269,12 +378,12 @@ public class LibvirtHypervisor implements Hypervisor {
             // Repeated: an init that has just been exec'd may not handle the signal yet.
             signal("-RTMIN+4", init);
             long slice = Math.min(POWEROFF_RESEND.toNanos(), deadline - System.nanoTime());
-            if (awaitStopped(name, Duration.ofNanos(Math.max(0, slice)))) {
+            if (awaitStopped(name, init, Duration.ofNanos(Math.max(0, slice)))) {
                 return true;
             }
         }
         signal("-KILL", init);
-        if (!awaitStopped(name, Duration.ofSeconds(3))) {
+        if (!awaitStopped(name, init, Duration.ofSeconds(3))) {
             call("stop " + name, () -> {
                 Domain d = lookup(name);
                 if (d != null && d.isActive() == 1) {
@@ -286,15 +395,30 @@ public class LibvirtHypervisor implements Hypervisor {
         return false;
     }
 
-    private boolean awaitStopped(String name, Duration timeout) {
+    /**
+     * Whether the domain stopped. libvirt says so; while libvirt is unreachable (a libvirtd
+     * restart) the container's init having exited says so too: libvirt_lxc ends with it.
+     */
+    private boolean awaitStopped(String name, int init, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!isRunning(name)) {
-                return true;
+        while (true) {
+            try {
+                if (!isRunning(name)) {
+                    return true;
+                }
+            } catch (AgentException libvirtDown) {
+                if (!Files.exists(Path.of("/proc", Integer.toString(init)))) {
+                    return true;
+                }
+                if (System.nanoTime() >= deadline) {
+                    throw libvirtDown;
+                }
+            }
+            if (System.nanoTime() >= deadline) {
+                return false;
             }
             sleep(25);
         }
-        return !isRunning(name);
     }
 
     private static void signal(String signal, int pid) {
@@ -363,6 +487,14 @@ public class LibvirtHypervisor implements Hypervisor {
 
     private static String reason(LibvirtException e) {
         return e.getError() != null && e.getError().getMessage() != null ? e.getError().getMessage() : String.valueOf(e.getMessage());
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void sleep(long ms) {

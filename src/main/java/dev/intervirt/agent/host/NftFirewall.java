@@ -81,6 +81,7 @@ public final class NftFirewall implements Firewall {
     private volatile boolean bridgeMetaSupported;
     private final String portPrefix;
     private final String portWildcard;
+    private final ThreadLocal<StringBuilder> batch = new ThreadLocal<>();
 
     /** Production instance: tables {@value #DEFAULT_TABLE}. */
     public NftFirewall(String bridge, int agentPort) {
@@ -161,54 +162,100 @@ public final class NftFirewall implements Firewall {
 
     // ------------------------------------------------------------------ mutators
 
+    /**
+     * The whole element state in one transaction: every set and map flushed, then whatever
+     * {@code reapply} adds through the mutators below. Used at start, so elements a crashed agent
+     * left behind go while a running container's wires never drop for a moment.
+     */
+    @Override
+    public void replaceElements(Runnable reapply) {
+        StringBuilder script = new StringBuilder(flushScript());
+        batch.set(script);
+        try {
+            reapply.run();
+        } finally {
+            batch.remove();
+        }
+        check(nft.run(script.toString()));
+    }
+
+    /** As {@link #exec}, for scripts that delete map elements: never through the session (see {@link NftExecutor#runOneShot}). */
+    private ProcessRunner.Result execMapDelete(String script) {
+        return batch.get() == null ? nft.runOneShot(script) : exec(script);
+    }
+
+    /** Runs a mutator's script, or adds it to the transaction {@link #replaceElements} is collecting. */
+    private ProcessRunner.Result exec(String script) {
+        StringBuilder b = batch.get();
+        if (b == null) {
+            return nft.run(script);
+        }
+        b.append(script);
+        if (!script.endsWith("\n")) {
+            b.append('\n');
+        }
+        return new ProcessRunner.Result(0, "", "");
+    }
+
+
     @Override
     public void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        check(nft.run(addPortScript(port, mac, ipv4, ipv6)));
+        check(exec(addPortScript(port, mac, ipv4, ipv6)));
     }
 
     @Override
     public void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        check(nft.run(removePortScript(port, mac, ipv4, ipv6)));
+        check(exec(removePortScript(port, mac, ipv4, ipv6)));
     }
 
     /** One transaction: the port is never without a registration, not even for a moment. */
     @Override
     public void movePort(String port, MacAddress mac, Inet4Address oldIpv4, Inet6Address oldIpv6,
                          Inet4Address newIpv4, Inet6Address newIpv6) {
-        check(nft.run(removePortScript(port, mac, oldIpv4, oldIpv6) + addPortScript(port, mac, newIpv4, newIpv6)));
+        check(exec(removePortScript(port, mac, oldIpv4, oldIpv6) + addPortScript(port, mac, newIpv4, newIpv6)));
     }
 
     @Override
     public void link(String portA, String portB) {
-        check(nft.run(linkScript(portA, portB)));
+        check(exec(linkScript(portA, portB)));
     }
 
     @Override
     public void unlink(String portA, String portB) {
-        check(nft.run(unlinkScript(portA, portB)));
+        check(exec(unlinkScript(portA, portB)));
     }
 
     @Override
     public void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
         String script = internetScript(ipv4, ipv6, enabled);
         if (!script.isEmpty()) {
-            check(nft.run(script));
+            check(exec(script));
         }
     }
 
     @Override
     public synchronized void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
-        ProcessRunner.Result r = nft.run(addForwardScript(protocol, externalPort, target, internalPort));
+        ProcessRunner.Result r = exec(addForwardScript(protocol, externalPort, target, internalPort));
         if (!r.ok() && r.stderr().contains("File exists")) {
             // The key is mapped to another target: replace it atomically.
-            r = nft.run(replaceForwardScript(protocol, externalPort, target, internalPort));
+            r = execMapDelete(replaceForwardScript(protocol, externalPort, target, internalPort));
+        }
+        check(r);
+    }
+
+    /** Straight to the replacing transaction: an add would fail ("File exists") and cost the session. */
+    @Override
+    public synchronized void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+        ProcessRunner.Result r = execMapDelete(replaceForwardScript(protocol, externalPort, target, internalPort));
+        if (!r.ok() && r.stderr().contains("No such file or directory")) {
+            r = exec(addForwardScript(protocol, externalPort, target, internalPort));
         }
         check(r);
     }
 
     @Override
     public synchronized void removeForward(Protocol protocol, int externalPort) {
-        ProcessRunner.Result r = nft.run(removeForwardScript(protocol, externalPort));
+        ProcessRunner.Result r = execMapDelete(removeForwardScript(protocol, externalPort));
         if (!r.ok() && r.stderr().contains("No such file or directory")) {
             return; // absent already
         }

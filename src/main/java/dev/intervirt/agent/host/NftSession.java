@@ -120,7 +120,9 @@ final class NftSession implements AutoCloseable {
         flush.add("set");
         flush.addAll(List.of(sentinelSet.split(" ")));
         ProcessRunner.exec(flush, null, 10);
-        process = new ProcessBuilder(command).start();
+        ProcessBuilder pb = new ProcessBuilder(command);
+        HelperProcesses.mark(pb);
+        process = pb.start();
         in = process.getOutputStream();
         events = new LinkedBlockingQueue<>();
         sequence = 0;

@@ -248,7 +248,9 @@ public final class NsenterNetns implements ContainerNetns {
                 throw new IllegalArgumentException("pid " + pid + " is in the agent's own network namespace");
             }
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("no such process: " + pid);
+            // A container that stopped between the look-up of its init and now.
+            throw new dev.intervirt.agent.protocol.AgentException(dev.intervirt.agent.protocol.ErrorCode.GUEST,
+                    "The container's init (pid " + pid + ") is gone: the container stopped meanwhile.");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

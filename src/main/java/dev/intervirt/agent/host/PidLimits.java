@@ -38,7 +38,15 @@ public class PidLimits {
         try {
             String path = pidsCgroupOf(initPid);
             Path v1 = CGROUP.resolve("pids");
-            if (Files.isDirectory(v1) && Files.exists(v1.resolve("cgroup.procs"))) {
+            String libvirtPath = libvirtCgroupOf(initPid);
+            if (Files.isDirectory(v1) && Files.exists(v1.resolve("cgroup.procs")) && libvirtPath != null) {
+                // Where the container's systemd builds its tree (see DomainXml.CGROUP_PLACEMENT):
+                // a limit here holds for every process it starts.
+                Path own = v1.resolve(libvirtPath.substring(1));
+                Files.createDirectories(own);
+                Files.writeString(own.resolve("pids.max"), Long.toString(max));
+                moveNamespace(initPid, own.resolve("cgroup.procs"));
+            } else if (Files.isDirectory(v1) && Files.exists(v1.resolve("cgroup.procs"))) {
                 if (path.equals("/")) {
                     Path own = v1.resolve(owner).resolve(domain);
                     Files.createDirectories(own);
@@ -68,7 +76,62 @@ public class PidLimits {
         } catch (IOException e) {
             LOG.fine(() -> "cannot remove " + own + ": " + e.getMessage());
         }
+        // The trees the container's systemd built below libvirt's cgroup of it.
+        String name = "lxc-\\d+-" + java.util.regex.Pattern.quote(domain) + "\\.libvirt-lxc";
+        // libvirt removes its own directory only when empty, and not at all when the container
+        // ended while libvirtd was down: every hierarchy is swept.
+        List<Path> hierarchies;
+        try (var list = Files.list(CGROUP)) {
+            hierarchies = list.filter(Files::isDirectory).toList();
+        } catch (IOException e) {
+            hierarchies = List.of();
+        }
+        for (Path hierarchy : hierarchies) {
+            Path machine = hierarchy.resolve("machine");
+            if (!Files.isDirectory(machine)) {
+                continue;
+            }
+            try (var dirs = Files.list(machine)) {
+                for (Path d : dirs.filter(p -> p.getFileName().toString().matches(name)).toList()) {
+                    removeTree(d);
+                }
+            } catch (IOException e) {
+                LOG.fine(() -> "cannot list " + machine + ": " + e.getMessage());
+            }
+        }
     }
+
+    /** rmdir depth first (cgroup directories hold only control files, which go with them). */
+    private static void removeTree(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            for (Path d : walk.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList()) {
+                try {
+                    Files.delete(d);
+                } catch (IOException e) {
+                    LOG.fine(() -> "cannot remove " + d + " (still in use?): " + e.getMessage());
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            LOG.fine(() -> "cannot remove " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * libvirt's cgroup of the container, from the v1 memory line of a process in it
+     * ({@code /machine/lxc-<pid>-<name>.libvirt-lxc}, whatever systemd made below it), or null.
+     */
+    static String libvirtCgroupOf(int pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (f.length == 3 && List.of(f[1].split(",")).contains("memory")) {
+                java.util.regex.Matcher m = LIBVIRT_CGROUP.matcher(f[2]);
+                return m.matches() ? m.group(1) : null;
+            }
+        }
+        return null;
+    }
+
+    private static final java.util.regex.Pattern LIBVIRT_CGROUP = java.util.regex.Pattern.compile("(/.*?\\.libvirt-lxc)(/.*)?");
 
     /** The pids cgroup path of a process: the v1 pids line, else the v2 unified line. */
     static String pidsCgroupOf(int pid) throws IOException {

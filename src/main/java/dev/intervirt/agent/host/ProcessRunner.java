@@ -70,6 +70,7 @@ public final class ProcessRunner {
     private static Result execUntimed(List<String> command, String stdin, long timeoutSeconds) {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("LC_ALL", "C");
+        HelperProcesses.mark(pb);
         Process p;
         try {
             p = pb.start();
@@ -98,7 +99,9 @@ public final class ProcessRunner {
     private static Result execUntilLineUntimed(List<String> command, String stdin, String marker, long timeoutSeconds) {
         Process p;
         try {
-            p = new ProcessBuilder(command).start();
+            ProcessBuilder pb = new ProcessBuilder(command);
+            HelperProcesses.mark(pb);
+            p = pb.start();
         } catch (IOException e) {
             throw new CommandFailedException(command, -1, e.getMessage());
         }
@@ -162,6 +165,7 @@ public final class ProcessRunner {
         pb.environment().clear();
         pb.environment().putAll(environment);
         pb.redirectErrorStream(mergeStderr);
+        HelperProcesses.mark(pb);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Process p;
         try {

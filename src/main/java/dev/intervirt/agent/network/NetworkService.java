@@ -37,6 +37,19 @@ public class NetworkService {
     private HostRoutes routes;
     private InitPids pids;
     private int agentPort;
+    /**
+     * Held while a container's namespace is configured from the topology and while an address
+     * change rewrites the routes in its peers' namespaces (which run in other lanes): a peer
+     * that starts meanwhile reads either the old address and gets the change, or the new one.
+     */
+    private final Object peerRoutes = new Object();
+    /**
+     * Held while forwards are added, removed, or moved to a container's new address: a
+     * RemovePortForwarding (lane of the port) and an address change (lane of the container)
+     * must not interleave, or the move re-adds a forward just removed.
+     */
+    private final Object forwardsLock = new Object();
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NetworkService.class.getName());
 
     protected NetworkService() {
         // for CDI proxies
@@ -57,8 +70,18 @@ public class NetworkService {
 
     /** Host-side state of a new container: its port's addresses, internet access, host routes. */
     public void attach(ContainerRecord c) {
+        attachFirewall(c);
+        attachRoutes(c);
+    }
+
+    /** The firewall part of {@link #attach}: the port's addresses and internet access. */
+    public void attachFirewall(ContainerRecord c) {
         firewall.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
         firewall.setInternet(c.ipv4(), c.ipv6(), c.internet());
+    }
+
+    /** The host routes of {@link #attach}. */
+    public void attachRoutes(ContainerRecord c) {
         routes.add(c.ipv4());
         routes.add(c.ipv6());
     }
@@ -67,7 +90,14 @@ public class NetworkService {
     public void detach(ContainerRecord c) {
         for (ContainerRecord peer : topology.peersOf(c.id())) {
             firewall.unlink(c.port(), peer.port());
-            pids.of(peer).ifPresent(pid -> netns.removePeer(pid, peerOf(c)));
+            synchronized (peerRoutes) {
+                try {
+                    pids.of(peer).ifPresent(pid -> netns.removePeer(pid, peerOf(c)));
+                } catch (RuntimeException e) {
+                    // The peer stopped meanwhile (its routes went with it) or is starting (it reads the topology).
+                    LOG.info("route to " + c.id() + " in " + peer.id() + " not removed: " + e.getMessage());
+                }
+            }
         }
         for (PortForward f : topology.forwardsOf(c.id())) {
             firewall.removeForward(f.protocol(), f.externalPort());
@@ -80,8 +110,11 @@ public class NetworkService {
 
     /** Brings a freshly started container's namespace to the desired state. */
     public void configureStarted(ContainerRecord c, int pid) {
-        List<Peer> peers = topology.peersOf(c.id()).stream().map(NetworkService::peerOf).toList();
-        netns.configure(pid, c.addresses(), peers, c.internet());
+        synchronized (peerRoutes) {
+            ContainerRecord current = topology.find(c.id()).orElse(c);
+            List<Peer> peers = topology.peersOf(c.id()).stream().map(NetworkService::peerOf).toList();
+            netns.configure(pid, current.addresses(), peers, current.internet());
+        }
     }
 
     // ---- requests ---------------------------------------------------------------------------
@@ -133,8 +166,12 @@ public class NetworkService {
             throw AgentException.alreadyDone("Container " + old.id() + " already has the address "
                     + IpAddresses.format(address) + ".");
         }
-        topology.requireFree(address, old.id());
-        changeAddress(old, neu);
+        topology.reserve(address, old.id());
+        try {
+            changeAddress(old, neu);
+        } finally {
+            topology.release(address, old.id());
+        }
     }
 
     public void setInternet(String id, boolean enabled) {
@@ -171,19 +208,23 @@ public class NetworkService {
             throw AgentException.invalid("Port " + f.describe() + " is already forwarded to container " + f.containerId()
                     + " (port " + f.internalPort() + "); remove that forwarding first.");
         }
-        try (Undo undo = new Undo()) {
-            firewall.addForward(protocol, externalPort, c.ipv4(), internalPort);
-            undo.push(() -> firewall.removeForward(protocol, externalPort));
-            topology.addForward(new PortForward(protocol, externalPort, id, internalPort));
-            undo.commit();
+        synchronized (forwardsLock) {
+            try (Undo undo = new Undo()) {
+                firewall.addForward(protocol, externalPort, c.ipv4(), internalPort);
+                undo.push(() -> firewall.removeForward(protocol, externalPort));
+                topology.addForward(new PortForward(protocol, externalPort, id, internalPort));
+                undo.commit();
+            }
         }
     }
 
     public void removeForward(int externalPort, Protocol protocol) {
-        PortForward f = topology.forward(protocol, externalPort).orElseThrow(() ->
-                AgentException.notFound("No port forwarding on " + externalPort + "/" + protocol.wireName() + "."));
-        firewall.removeForward(protocol, externalPort);
-        topology.removeForward(protocol, externalPort);
+        synchronized (forwardsLock) {
+            topology.forward(protocol, externalPort).orElseThrow(() ->
+                    AgentException.notFound("No port forwarding on " + externalPort + "/" + protocol.wireName() + "."));
+            firewall.removeForward(protocol, externalPort);
+            topology.removeForward(protocol, externalPort);
+        }
     }
 
     // ---- helpers ----------------------------------------------------------------------------
@@ -213,6 +254,7 @@ public class NetworkService {
 
     /** Moves every host element that names an address of the container from old to new. */
     private void changeAddress(ContainerRecord old, ContainerRecord neu) {
+        List<ContainerRecord> missed = new java.util.ArrayList<>();
         try (Undo undo = new Undo()) {
             firewall.movePort(old.port(), old.mac(), old.ipv4(), old.ipv6(), neu.ipv4(), neu.ipv6());
             undo.push(() -> firewall.movePort(old.port(), old.mac(), neu.ipv4(), neu.ipv6(), old.ipv4(), old.ipv6()));
@@ -226,9 +268,17 @@ public class NetworkService {
             }
             swapRoute(old.ipv4(), neu.ipv4(), undo);
             swapRoute(old.ipv6(), neu.ipv6(), undo);
-            for (PortForward f : topology.forwardsOf(old.id())) {
-                firewall.addForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
-                undo.push(() -> firewall.addForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort()));
+            synchronized (forwardsLock) {
+                for (PortForward f : topology.forwardsOf(old.id())) {
+                    firewall.replaceForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
+                    undo.push(() -> {
+                        synchronized (forwardsLock) {
+                            if (topology.forward(f.protocol(), f.externalPort()).isPresent()) {
+                                firewall.replaceForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort());
+                            }
+                        }
+                    });
+                }
             }
             OptionalInt pid = pids.of(old);
             if (pid.isPresent()) {
@@ -241,16 +291,36 @@ public class NetworkService {
                     undo.push(() -> netns.replaceIpv6(p, neu.ipv6(), old.ipv6()));
                 }
             }
-            for (ContainerRecord peer : topology.peersOf(old.id())) {
-                OptionalInt peerPid = pids.of(peer);
-                if (peerPid.isPresent()) {
-                    int p = peerPid.getAsInt();
-                    netns.replacePeer(p, peerOf(old), peerOf(neu));
-                    undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+            // The peers' side and the save under one lock: a peer starting meanwhile reads the
+            // topology either before (and gets the change here) or after (the new address).
+            synchronized (peerRoutes) {
+                for (ContainerRecord peer : topology.peersOf(old.id())) {
+                    try {
+                        OptionalInt peerPid = pids.of(peer);
+                        if (peerPid.isPresent()) {
+                            int p = peerPid.getAsInt();
+                            netns.replacePeer(p, peerOf(old), peerOf(neu));
+                            undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+                        }
+                    } catch (RuntimeException e) {
+                        // A peer in the middle of a start (no eth0 yet) or a stop: not this request's failure.
+                        missed.add(peer);
+                    }
                 }
+                topology.update(neu);
             }
-            topology.update(neu);
             undo.commit();
+        }
+        for (ContainerRecord peer : missed) {
+            // A peer still running gets its whole namespace from the topology, which has the new address now.
+            try {
+                OptionalInt p = pids.of(peer);
+                if (p.isPresent()) {
+                    configureStarted(peer, p.getAsInt());
+                }
+            } catch (RuntimeException e) {
+                LOG.info("route to " + neu.id() + " in " + peer.id() + " left to its start or stop: " + e.getMessage());
+            }
         }
     }
 

@@ -10,6 +10,11 @@ public class RequestDecoder implements Decoder.Text<Inbound> {
 
     @Override
     public Inbound decode(String text) {
+        int limit = dev.intervirt.agent.app.AgentRuntime.config().maxMessageBytes();
+        int bytes = utf8Length(text, limit);
+        if (bytes > limit) {
+            return new Inbound.TooBig(bytes, limit);
+        }
         JsonValue value;
         try {
             value = Json.jsonb().fromJson(text, JsonValue.class);
@@ -26,6 +31,28 @@ public class RequestDecoder implements Decoder.Text<Inbound> {
         } catch (RequestParser.InvalidRequest e) {
             return new Inbound.Rejected(e.uuid(), e.code(), e.getMessage());
         }
+    }
+
+    /** The UTF-8 length of {@code s}, counted up to just past {@code limit}. */
+    static int utf8Length(String s, int limit) {
+        if (s.length() > limit) {
+            return s.length(); // at least one byte per char
+        }
+        int n = 0;
+        for (int i = 0; i < s.length() && n <= limit; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n++;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
     }
 
     @Override

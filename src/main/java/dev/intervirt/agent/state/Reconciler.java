@@ -2,12 +2,15 @@ package dev.intervirt.agent.state;
 
 import dev.intervirt.agent.container.ContainerService;
 import dev.intervirt.agent.host.Firewall;
+import dev.intervirt.agent.host.HelperProcesses;
+import dev.intervirt.agent.host.HostRoutes;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.host.OverlayRootfs;
 import dev.intervirt.agent.network.NetworkService;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import java.net.InetAddress;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.logging.Level;
@@ -35,21 +38,40 @@ public class Reconciler {
     @Inject
     NetworkService network;
     @Inject
+    HostRoutes routes;
+    @Inject
     ContainerService containers;
 
     public void reconcile() {
         hypervisor.ensureNetwork();
         firewall.install();
         Set<String> known = new HashSet<>();
+        // Once more right before the elements are replaced (the first sweep runs at process start).
+        HelperProcesses.killOrphans();
+        // One transaction: elements a killed agent added but never saved go, the stored ones stay.
+        firewall.replaceElements(() -> {
+            for (ContainerRecord c : topology.containers()) {
+                network.attachFirewall(c);
+            }
+            for (Link l : topology.links()) {
+                firewall.link(topology.get(l.a()).port(), topology.get(l.b()).port());
+            }
+            for (PortForward f : topology.forwards()) {
+                firewall.addForward(f.protocol(), f.externalPort(), topology.get(f.containerId()).ipv4(), f.internalPort());
+            }
+        });
+        Set<InetAddress> addresses = new HashSet<>();
         for (ContainerRecord c : topology.containers()) {
             known.add(c.id());
-            network.attach(c);
+            network.attachRoutes(c);
+            addresses.add(c.ipv4());
+            addresses.add(c.ipv6());
         }
-        for (Link l : topology.links()) {
-            firewall.link(topology.get(l.a()).port(), topology.get(l.b()).port());
-        }
-        for (PortForward f : topology.forwards()) {
-            firewall.addForward(f.protocol(), f.externalPort(), topology.get(f.containerId()).ipv4(), f.internalPort());
+        for (InetAddress stray : routes.existing()) {
+            if (!addresses.contains(stray)) {
+                LOG.info("removing orphan host route " + stray.getHostAddress());
+                routes.remove(stray);
+            }
         }
         removeOrphans(known);
         for (ContainerRecord c : topology.containers()) {

@@ -37,6 +37,8 @@ public class Topology {
     private final Set<Link> links = new HashSet<>();
     private final Map<ForwardKey, PortForward> forwards = new LinkedHashMap<>();
     private int nextSlot = 1;
+    /** Addresses being given to a container by a change in progress (not saved yet). */
+    private final Map<InetAddress, String> reserved = new java.util.HashMap<>();
 
     /** @param portPrefix prefix of host-side interface names (with the number, at most 15 characters) */
     public Topology(StateStore store, String portPrefix) {
@@ -87,8 +89,27 @@ public class Topology {
         return r;
     }
 
-    /** Fails with code 8 naming the owner if another container carries the address. */
+    /**
+     * Claims {@code address} for {@code id} until {@link #release}: checked free and reserved in
+     * one step, so two concurrent changes (different containers, different lanes) can never
+     * both take the same address.
+     */
+    public synchronized void reserve(InetAddress address, String id) {
+        requireFree(address, id);
+        reserved.put(address, id);
+    }
+
+    public synchronized void release(InetAddress address, String id) {
+        reserved.remove(address, id);
+    }
+
+    /** Fails with code 8 naming the owner if another container carries (or is being given) the address. */
     public synchronized void requireFree(InetAddress address, String exceptId) {
+        String claimant = reserved.get(address);
+        if (claimant != null && !claimant.equals(exceptId)) {
+            throw AgentException.invalid("Address " + IpAddresses.format(address) + " is being given to container "
+                    + claimant + ".");
+        }
         for (ContainerRecord other : containers.values()) {
             if (other.id().equals(exceptId)) {
                 continue;

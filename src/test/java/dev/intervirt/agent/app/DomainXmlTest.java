@@ -69,7 +69,8 @@ class DomainXmlTest {
 
         Element os = child(d, "os");
         assertEquals("exe", child(os, "type").getTextContent());
-        assertEquals("/sbin/init", child(os, "init").getTextContent());
+        assertEquals("/bin/sh", child(os, "init").getTextContent());
+        assertTrue(os.getTextContent().contains("exec /sbin/init"), "the image's own init runs after the cgroup placement");
 
         Element devices = child(d, "devices");
         Element fs = child(devices, "filesystem");

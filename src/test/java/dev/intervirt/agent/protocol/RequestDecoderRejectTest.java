@@ -91,11 +91,23 @@ class RequestDecoderRejectTest {
     @Test
     void deepNestingIsRejectedNotThrown() {
         Inbound.Rejected r = assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> rejected("[".repeat(200_000)));
+                () -> rejected("[".repeat(65_000)));
         assertEquals(ErrorCode.INVALID, r.code());
         Inbound.Rejected r2 = assertTimeoutPreemptively(Duration.ofSeconds(10),
-                () -> rejected("{\"type\":\"Command\",\"uuid\":\"" + UUID + "\",\"x\":" + "[".repeat(200_000)));
+                () -> rejected("{\"type\":\"Command\",\"uuid\":\"" + UUID + "\",\"x\":" + "[".repeat(65_000)));
         assertEquals(ErrorCode.INVALID, r2.code());
+    }
+
+    @Test
+    void aMessageOverTheLimitInUtf8BytesIsTooBig() {
+        int limit = dev.intervirt.agent.app.AgentConfig.DEFAULT_MAX_MESSAGE_BYTES;
+        assertInstanceOf(Inbound.Rejected.class, new RequestDecoder().decode("x".repeat(limit)));
+        Inbound over = new RequestDecoder().decode("x".repeat(limit + 1));
+        assertEquals(new Inbound.TooBig(limit + 1, limit), over);
+        // 'é' is two bytes in UTF-8: half the characters reach the limit.
+        assertInstanceOf(Inbound.Rejected.class, new RequestDecoder().decode("\u00e9".repeat(limit / 2)));
+        assertInstanceOf(Inbound.TooBig.class, new RequestDecoder().decode("\u00e9".repeat(limit / 2) + "x"));
+        assertInstanceOf(Inbound.TooBig.class, new RequestDecoder().decode("\ud83d\ude00".repeat(limit / 4) + "x"));
     }
 
     @Test

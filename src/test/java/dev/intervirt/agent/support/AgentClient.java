@@ -161,6 +161,21 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
+    /** The next message with this refID ("" for none), or null if none came within the timeout. */
+    public JsonObject poll(String ref, Duration timeout) {
+        try {
+            return queue(ref == null ? NO_REF : ref).poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** How many messages are waiting, over all refIDs (0 when every reply was taken). */
+    public int pending() {
+        return inbox.values().stream().mapToInt(BlockingQueue::size).sum();
+    }
+
     public void sendText(String text) {
         try {
             synchronized (session) {

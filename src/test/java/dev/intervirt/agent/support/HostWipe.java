@@ -40,6 +40,9 @@ public final class HostWipe {
         for (String family : List.of("bridge", "inet", "ip", "ip6")) {
             HostCommands.sh("nft", "delete", "table", family, owner);
         }
+        // Cgroup trees of the owner's containers that libvirt left (destroyed from outside the agent).
+        HostCommands.sh("sh", "-c", "for d in /sys/fs/cgroup/*/machine/lxc-*-\"$0\"-*.libvirt-lxc; do"
+                + " [ -d \"$d\" ] && find \"$d\" -depth -type d -exec rmdir {} + 2>/dev/null; done; true", owner);
         Path pids = Path.of("/sys/fs/cgroup/pids", owner);
         if (Files.isDirectory(pids)) {
             HostCommands.sh("find", pids.toString(), "-depth", "-type", "d", "-exec", "rmdir", "{}", ";");

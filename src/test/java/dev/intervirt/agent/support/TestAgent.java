@@ -58,6 +58,8 @@ public final class TestAgent implements AutoCloseable {
         try {
             agent.server.start();
         } catch (AgentServer.StartupException e) {
+            // Shut Weld down, or no later agent can start in this JVM ("already running").
+            agent.server.stop();
             throw new IllegalStateException("test agent did not start: " + e.getMessage(), e);
         }
         return agent;
