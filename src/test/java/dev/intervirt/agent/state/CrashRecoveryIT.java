@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * The agent as a separate process, SIGKILLed while a request of a seeded random workload is in
  * flight, then started again: the host must equal the stored state (zero leaks, zero losses),
  * the stored state must hold every acknowledged operation, and the interrupted one must be
- * complete or absent. Then a simulated guest reboot: everything torn down, agent restarted,
+ * complete or absent. Then a simulated guest reboot: everything torn down, libvirtd and the agent restarted,
  * topology and reachability matrix as before.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -354,7 +354,7 @@ class CrashRecoveryIT {
         }
     }
 
-    /** What a guest reboot leaves: no domain running, no agent tables, no mounts, no veths, no bridge. */
+    /** What a guest reboot leaves: no domain running, no agent tables, no mounts, no veths, no bridge, a new libvirtd. */
     private static void tearDownAsAReboot() {
         HostAudit audit = HostAudit.ofTestAgent();
         for (String d : audit.runningDomains()) {
@@ -371,6 +371,23 @@ class CrashRecoveryIT {
         }
         HostCommands.ok("virsh", "-c", "lxc:///system", "net-destroy", TestAgent.OWNER);
         HostCommands.sh("ip", "link", "delete", TestAgent.BRIDGE);
+        restartLibvirtd();
+    }
+
+    /** A booting guest starts a fresh libvirtd: stop the running one, then start it as the scripts do. */
+    private static void restartLibvirtd() {
+        String pid = HostCommands.ok("pidof", "libvirtd").trim().split("\\s+")[0];
+        HostCommands.ok("kill", pid);
+        try {
+            for (int i = 0; i < 100 && HostCommands.sh("kill", "-0", pid).ok(); i++) {
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        assertFalse(HostCommands.sh("kill", "-0", pid).ok(), "libvirtd stopped");
+        HostCommands.ok("bash", "scripts/start-libvirtd.sh");
     }
 
     /** Who pings whom (IPv4, from inside each container's network namespace). */
