@@ -9,6 +9,10 @@ export DEBIAN_FRONTEND=noninteractive
 : "${INTERVIRT_DEBIAN_MIRROR:=http://deb.debian.org/debian}"
 export INTERVIRT_IMAGE_DIR INTERVIRT_LIBVIRT_URI INTERVIRT_DEBIAN_MIRROR
 
+# JVM options of the agent (./intervirt run and the benchmark start it with these).
+: "${INTERVIRT_AGENT_JAVA_OPTS:=}"
+export INTERVIRT_AGENT_JAVA_OPTS
+
 # The image that prepare builds and the tests use.
 INTERVIRT_DEFAULT_IMAGE=debian/trixie
 
