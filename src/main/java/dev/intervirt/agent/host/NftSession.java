@@ -51,13 +51,15 @@ final class NftSession implements AutoCloseable {
                 start();
             }
             long next = (sequence + 1) & 0xffffffffL;
+            // The sentinel goes first: nft 1.0.6 prints no "new generation" line for a transaction
+            // that begins with the deletion of a map element (port forwards took the 5 s timeout).
             StringBuilder line = new StringBuilder();
-            for (String c : commands) {
-                line.append(c).append("; ");
-            }
             line.append("add element ").append(sentinelSet).append(" { ").append(next).append(" }");
             if (sequence != 0) {
                 line.append("; delete element ").append(sentinelSet).append(" { ").append(sequence).append(" }");
+            }
+            for (String c : commands) {
+                line.append("; ").append(c);
             }
             events.clear();
             in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
