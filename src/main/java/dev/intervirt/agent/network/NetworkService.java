@@ -78,6 +78,18 @@ public class NetworkService {
         routes.remove(c.ipv6());
     }
 
+    /**
+     * For the wipe, once every container is gone: all firewall elements in one flush, and the
+     * host routes of the given containers. Their namespaces are gone with them.
+     */
+    public void releaseAll(List<ContainerRecord> removed) {
+        firewall.flushElements();
+        for (ContainerRecord c : removed) {
+            routes.remove(c.ipv4());
+            routes.remove(c.ipv6());
+        }
+    }
+
     /** Brings a freshly started container's namespace to the desired state. */
     public void configureStarted(ContainerRecord c, int pid) {
         List<Peer> peers = topology.peersOf(c.id()).stream().map(NetworkService::peerOf).toList();

@@ -12,6 +12,7 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -124,6 +125,25 @@ public class Topology {
             containers.put(id, old);
             links.addAll(oldLinks);
             oldForwards.forEach(f -> forwards.put(new ForwardKey(f.protocol(), f.externalPort()), f));
+        });
+    }
+
+    /** Forgets the given containers with their links and forwards, and saves once. */
+    public synchronized void removeContainers(Collection<String> ids) {
+        Map<String, ContainerRecord> oldContainers = new LinkedHashMap<>(containers);
+        List<Link> oldLinks = List.copyOf(links);
+        Map<ForwardKey, PortForward> oldForwards = new LinkedHashMap<>(forwards);
+        Set<String> gone = Set.copyOf(ids);
+        containers.keySet().removeAll(gone);
+        links.removeIf(l -> gone.contains(l.a()) || gone.contains(l.b()));
+        forwards.values().removeIf(f -> gone.contains(f.containerId()));
+        persistOrUndo(() -> {
+            containers.clear();
+            containers.putAll(oldContainers);
+            links.clear();
+            links.addAll(oldLinks);
+            forwards.clear();
+            forwards.putAll(oldForwards);
         });
     }
 
