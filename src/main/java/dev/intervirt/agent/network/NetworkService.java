@@ -21,6 +21,11 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Links, addresses, internet access and port forwards. Each change touches only the elements
@@ -30,6 +35,13 @@ import java.util.OptionalInt;
  */
 @ApplicationScoped
 public class NetworkService {
+
+    /** The second end of a link change; threads are made as needed and idle ones expire. */
+    private static final ExecutorService ENDS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "link-end");
+        t.setDaemon(true);
+        return t;
+    });
 
     private Topology topology;
     private Firewall firewall;
@@ -108,8 +120,20 @@ public class NetworkService {
         try (Undo undo = new Undo()) {
             firewall.link(a.port(), b.port());
             undo.push(() -> firewall.unlink(a.port(), b.port()));
-            addPeerRoute(a, b, undo);
-            addPeerRoute(b, a, undo);
+            OptionalInt pa = pids.of(a);
+            OptionalInt pb = pids.of(b);
+            AtomicBoolean aDone = new AtomicBoolean();
+            AtomicBoolean bDone = new AtomicBoolean();
+            try {
+                bothEnds(() -> aDone.set(addPeerRoute(pa, b)), () -> bDone.set(addPeerRoute(pb, a)));
+            } finally {
+                if (aDone.get()) {
+                    undo.push(() -> netns.removePeer(pa.getAsInt(), peerOf(b)));
+                }
+                if (bDone.get()) {
+                    undo.push(() -> netns.removePeer(pb.getAsInt(), peerOf(a)));
+                }
+            }
             topology.addLink(link);
             undo.commit();
         }
@@ -124,8 +148,10 @@ public class NetworkService {
         }
         // Cut the wire first: from this moment no packet passes, whatever follows.
         firewall.unlink(a.port(), b.port());
-        pids.of(a).ifPresent(pid -> netns.removePeer(pid, peerOf(b)));
-        pids.of(b).ifPresent(pid -> netns.removePeer(pid, peerOf(a)));
+        OptionalInt pa = pids.of(a);
+        OptionalInt pb = pids.of(b);
+        bothEnds(() -> pa.ifPresent(pid -> netns.removePeer(pid, peerOf(b))),
+                () -> pb.ifPresent(pid -> netns.removePeer(pid, peerOf(a))));
         topology.removeLink(link);
     }
 
@@ -215,11 +241,42 @@ public class NetworkService {
         return new Link(id1, id2);
     }
 
-    private void addPeerRoute(ContainerRecord self, ContainerRecord peer, Undo undo) {
-        OptionalInt pid = pids.of(self);
-        if (pid.isPresent()) {
-            netns.addPeer(pid.getAsInt(), peerOf(peer));
-            undo.push(() -> netns.removePeer(pid.getAsInt(), peerOf(peer)));
+    /** Adds the route to {@code peer} in a running container's namespace; false if it is not running. */
+    private boolean addPeerRoute(OptionalInt selfPid, ContainerRecord peer) {
+        if (selfPid.isEmpty()) {
+            return false;
+        }
+        netns.addPeer(selfPid.getAsInt(), peerOf(peer));
+        return true;
+    }
+
+    /**
+     * Runs the two ends' namespace changes at the same time: each is one process of its own
+     * (nsenter + ip), so a link costs one process start of wall time, not two. Both always run
+     * to their end; the first failure is then thrown.
+     */
+    private static void bothEnds(Runnable first, Runnable second) {
+        Future<?> other = ENDS.submit(second);
+        RuntimeException failure = null;
+        try {
+            first.run();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        try {
+            other.get();
+        } catch (ExecutionException e) {
+            if (failure == null) {
+                failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (failure == null) {
+                failure = new AgentException(ErrorCode.GUEST, "interrupted");
+            }
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 

@@ -103,10 +103,18 @@ final class AgentProcess implements AutoCloseable {
         try {
             run(List.of(jcmd, Long.toString(pid()), "GC.run"));
             String out = run(List.of(jcmd, Long.toString(pid()), "GC.heap_info"));
-            // Serial/G1/Parallel all print "total NNNK, used NNNK" for the whole heap first.
+            // "total NNNK, used NNNK": once for G1's whole heap, once per generation for Serial/Parallel.
             Matcher m = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(out);
-            if (m.find()) {
-                return new double[]{Long.parseLong(m.group(2)) / 1024.0, Long.parseLong(m.group(1)) / 1024.0};
+            long total = 0;
+            long used = 0;
+            boolean found = false;
+            while (m.find()) {
+                total += Long.parseLong(m.group(1));
+                used += Long.parseLong(m.group(2));
+                found = true;
+            }
+            if (found) {
+                return new double[]{used / 1024.0, total / 1024.0};
             }
         } catch (IOException | RuntimeException e) {
             // reported as not measured
