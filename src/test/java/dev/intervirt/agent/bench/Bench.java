@@ -93,6 +93,8 @@ public final class Bench {
     }
 
     private void run(int[] sizes) throws Exception {
+        // before Incus is set up: this removes every link named ivb*, the Incus bridge too
+        TestAgent.wipeHost(OWNER, PORT_PREFIX, STATE_DIR);
         IncusPeer incus = null;
         if (!Boolean.getBoolean("bench.noIncus")) {
             log("setting up Incus (scripts/bench-incus.sh setup)");
@@ -123,7 +125,6 @@ public final class Bench {
 
     private void sideBySide(IncusPeer incus) throws Exception {
         log("floor and Add+Start side by side (" + CYCLES + " rounds)");
-        TestAgent.wipeHost(OWNER, PORT_PREFIX, STATE_DIR);
         try (AgentProcess agent = startAgent(); AgentClient c = AgentClient.connect(agent.port())) {
             floor = new Floor(TestAgent.IMAGE_DIR.resolve("debian/trixie/rootfs"), STATE_DIR.resolve("floor"), OWNER);
             floor.measure(1, OP_SAMPLES); // warm-up cycle plus the nft and route samples
