@@ -2,6 +2,7 @@ package dev.intervirt.agent.container;
 
 import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.dispatch.Progress;
+import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.host.Hypervisor.DomainSpec;
 import dev.intervirt.agent.host.OverlayRootfs;

@@ -1,6 +1,7 @@
 package dev.intervirt.agent.network;
 
 import dev.intervirt.agent.container.InitPids;
+import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.ContainerNetns;
 import dev.intervirt.agent.host.ContainerNetns.Peer;
 import dev.intervirt.agent.host.Firewall;
@@ -26,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
 
 /**
  * Links, addresses, internet access and port forwards. Each change touches only the elements
@@ -35,6 +37,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 @ApplicationScoped
 public class NetworkService {
+
+    private static final Logger LOG = Logger.getLogger(NetworkService.class.getName());
 
     /** The second end of a link change; threads are made as needed and idle ones expire. */
     private static final ExecutorService ENDS = Executors.newCachedThreadPool(r -> {
@@ -117,9 +121,11 @@ public class NetworkService {
         if (topology.isLinked(link)) {
             throw AgentException.alreadyDone("Containers " + id1 + " and " + id2 + " are already connected.");
         }
+        StepTimer steps = new StepTimer("connect " + link.a() + " " + link.b());
         try (Undo undo = new Undo()) {
             firewall.link(a.port(), b.port());
             undo.push(() -> firewall.unlink(a.port(), b.port()));
+            steps.lap("nft");
             OptionalInt pa = pids.of(a);
             OptionalInt pb = pids.of(b);
             AtomicBoolean aDone = new AtomicBoolean();
@@ -134,9 +140,12 @@ public class NetworkService {
                     undo.push(() -> netns.removePeer(pb.getAsInt(), peerOf(a)));
                 }
             }
+            steps.lap("routes");
             topology.addLink(link);
+            steps.lap("save");
             undo.commit();
         }
+        steps.log(LOG);
     }
 
     public void disconnect(String id1, String id2) {

@@ -1,28 +1,28 @@
-package dev.intervirt.agent.container;
+package dev.intervirt.agent.dispatch;
 
 import java.util.Locale;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /** Wall time of each step of one operation, logged at FINE (--debug): where the time goes. */
-final class StepTimer {
+public final class StepTimer {
 
     private final String what;
     private final StringBuilder laps = new StringBuilder();
     private final long start = System.nanoTime();
     private long last = start;
 
-    StepTimer(String what) {
+    public StepTimer(String what) {
         this.what = what;
     }
 
-    void lap(String step) {
+    public void lap(String step) {
         long now = System.nanoTime();
         laps.append(String.format(Locale.ROOT, " %s %.1f", step, (now - last) / 1e6));
         last = now;
     }
 
-    void log(Logger log) {
+    public void log(Logger log) {
         if (log.isLoggable(Level.FINE)) {
             log.fine(String.format(Locale.ROOT, "%s: total %.1f ms:%s", what, (System.nanoTime() - start) / 1e6, laps));
         }
