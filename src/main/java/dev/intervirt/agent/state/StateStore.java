@@ -44,7 +44,7 @@ public class StateStore {
     }
 
     public void save(StoredTopology topology) {
-        byte[] bytes = Json.jsonb().toJson(topology).getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = TopologyJson.write(topology).getBytes(StandardCharsets.UTF_8);
         try {
             Files.createDirectories(file.getParent());
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,

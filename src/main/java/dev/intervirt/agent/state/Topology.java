@@ -14,12 +14,12 @@ import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The desired state: containers, links and port forwards. Every change is checked here
@@ -35,7 +35,8 @@ public class Topology {
     private final StateStore store;
     private final String portPrefix;
     private final Map<String, ContainerRecord> containers = new LinkedHashMap<>();
-    private final Set<Link> links = new HashSet<>();
+    /** Kept in file order (a, then b), so a save needs no sort: it runs on every change. */
+    private final Set<Link> links = new TreeSet<>(Comparator.comparing(Link::a).thenComparing(Link::b));
     private final Map<ForwardKey, PortForward> forwards = new LinkedHashMap<>();
     private int nextSlot = 1;
 
@@ -233,7 +234,7 @@ public class Topology {
         List<StoredContainer> cs = containers.values().stream().map(c -> new StoredContainer(c.id(), c.port(),
                 c.mac().canonical(), IpAddresses.format(c.ipv4()), IpAddresses.format(c.ipv6()), c.internet(),
                 c.image().toString(), c.running())).toList();
-        List<Link> ls = links.stream().sorted(Comparator.comparing(Link::a).thenComparing(Link::b)).toList();
+        List<Link> ls = List.copyOf(links);
         List<StoredForward> fs = forwards.values().stream().map(f -> new StoredForward(f.protocol().wireName(),
                 f.externalPort(), f.containerId(), f.internalPort())).toList();
         return new StoredTopology(StoredTopology.CURRENT_VERSION, nextSlot, cs, ls, fs);

@@ -45,6 +45,18 @@ class StateStoreTest {
     }
 
     @Test
+    void theWrittenDocumentIsWhatJsonBWritesAndReads() throws Exception {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        String written = Files.readString(store.file());
+        jakarta.json.JsonObject mine = jakarta.json.Json.createReader(new java.io.StringReader(written)).readObject();
+        jakarta.json.JsonObject jsonb = jakarta.json.Json.createReader(new java.io.StringReader(
+                dev.intervirt.agent.protocol.Json.jsonb().toJson(sample()))).readObject();
+        assertEquals(jsonb, mine, "same fields and values as JSON-B");
+        assertEquals(sample(), dev.intervirt.agent.protocol.Json.jsonb().fromJson(written, StoredTopology.class));
+    }
+
+    @Test
     void saveCreatesTheDirectory() {
         Path nested = dir.resolve("a/b/c");
         new StateStore(nested).save(sample());
