@@ -156,13 +156,13 @@ public class Topology {
 
     public synchronized void addLink(Link link) {
         if (links.add(link)) {
-            persistOrUndo(() -> links.remove(link));
+            persistLinkOrUndo(link, true, () -> links.remove(link));
         }
     }
 
     public synchronized void removeLink(Link link) {
         if (links.remove(link)) {
-            persistOrUndo(() -> links.add(link));
+            persistLinkOrUndo(link, false, () -> links.add(link));
         }
     }
 
@@ -220,6 +220,18 @@ public class Topology {
     }
 
     // ---- persistence ------------------------------------------------------------------------
+
+    /** A link change goes to the journal (constant cost), or a snapshot when the journal is full. */
+    private void persistLinkOrUndo(Link link, boolean linked, Runnable undo) {
+        try {
+            if (!store.appendLinkChange(link, linked)) {
+                store.save(toStored());
+            }
+        } catch (RuntimeException e) {
+            undo.run();
+            throw e;
+        }
+    }
 
     private void persistOrUndo(Runnable undo) {
         try {
