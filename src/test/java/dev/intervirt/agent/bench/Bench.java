@@ -243,6 +243,18 @@ public final class Bench {
             double perContainerMiB = perContainerCgroupMiB(n);
             double perContainerAvailMiB = (memBefore - memAvailableKiB()) / 1024.0 / n;
 
+            log("N = " + n + ": floor of the element primitives in bench-0");
+            Floor el = Floor.elementsIn(Floor.initPid(OWNER + "-" + id(0)), OP_SAMPLES / 2);
+            elementFloors.put(n, el);
+            String ft = "Floor of the element primitives at each N";
+            report.table(ft, "Measured again with N containers running (route changes in bench-0's namespace), so that "
+                    + "agent/floor compares like with like.", "N", "primitive", "samples", "p50 ms", "p99 ms");
+            for (Object[] row : new Object[][]{{"nft add element", el.nftAdd}, {"nft delete element", el.nftDelete},
+                    {"route add in a netns", el.routeAdd}, {"route del in a netns", el.routeDelete}}) {
+                Samples fs = (Samples) row[1];
+                report.row(ft, n, row[0], fs.count(), fs.p50(), fs.p99());
+                report.measurement("floor", n, (String) row[0], fs);
+            }
             networkOps(c, n, m);
             containerOps(c, n, m);
             if (largest) {
@@ -286,6 +298,8 @@ public final class Bench {
     }
 
     private final Map<Integer, Double> wipeMs = new LinkedHashMap<>();
+    /** Per N: nft and netns route primitives measured with N containers running. */
+    private final Map<Integer, Floor> elementFloors = new LinkedHashMap<>();
     private final Map<Integer, Double> meshPingMs = new LinkedHashMap<>();
     private final Map<Integer, Double> buildWallMs = new LinkedHashMap<>();
 
@@ -468,26 +482,27 @@ public final class Bench {
         report.table(t, "One request at a time, at N running containers (none linked, except the pair at hand). Container "
                 + "operations: " + CYCLES + " cycles of an extra container (add, start, stop, remove); \"while building\": "
                 + "the N containers of the topology. Network operations: " + OP_SAMPLES + " samples each. Floor: the raw "
-                + "primitives the operation needs (Connect/Disconnect: 1 nft element + 2 netns routes; SetIpv4 with no "
+                + "primitives the operation needs, the element ones measured again at this N in bench-0's namespace (Connect/Disconnect: 1 nft element + 2 netns routes; SetIpv4 with no "
                 + "peers: 1 nft element + 2 routes (netns address, host route); SetInternetAccess: 1 nft element + 1 netns "
                 + "route; port forwards: 1 nft element; Add/Start/Stop/Remove: the floor rows of the same name).",
                 "N", "operation", "samples", "p50 ms", "p99 ms", "max ms", "floor p50 ms", "agent/floor");
         for (Map.Entry<String, Samples> e : m.entrySet()) {
             Samples s = e.getValue();
-            double fl = floorOf(e.getKey());
+            double fl = floorOf(e.getKey(), n);
             report.row(t, n, e.getKey(), s.count(), s.p50(), s.p99(), s.max(), fl, Double.isNaN(fl) ? Double.NaN : s.p50() / fl);
             report.measurement("ops", n, e.getKey(), s);
         }
     }
 
-    private double floorOf(String op) {
+    private double floorOf(String op, int n) {
         if (floor == null) {
             return Double.NaN;
         }
-        double nft = floor.nftAdd.p50();
-        double nftDel = floor.nftDelete.p50();
-        double route = floor.routeAdd.p50();
-        double routeDel = floor.routeDelete.p50();
+        Floor el = elementFloors.getOrDefault(n, floor);
+        double nft = el.nftAdd.p50();
+        double nftDel = el.nftDelete.p50();
+        double route = el.routeAdd.p50();
+        double routeDel = el.routeDelete.p50();
         return switch (op) {
             case "Connect" -> nft + 2 * route;
             case "Disconnect" -> nftDel + 2 * routeDel;

@@ -44,10 +44,14 @@ final class Floor {
     private final Connect libvirt;
 
     Floor(Path imageRootfs, Path workDir, String libvirtNetwork) throws LibvirtException {
+        this(imageRootfs, workDir, libvirtNetwork, true);
+    }
+
+    private Floor(Path imageRootfs, Path workDir, String libvirtNetwork, boolean containers) throws LibvirtException {
         this.imageRootfs = imageRootfs;
         this.workDir = workDir;
         this.network = libvirtNetwork;
-        this.libvirt = new Connect("lxc:///system");
+        this.libvirt = containers ? new Connect("lxc:///system") : null;
     }
 
     /** {@code containers} define/mount/start/stop/remove cycles and {@code elements} nft and route samples. */
@@ -95,7 +99,14 @@ final class Floor {
         return root;
     }
 
-    private void measureElements(int init, int samples) {
+    /** The element primitives again, in a running container of the topology being measured. */
+    static Floor elementsIn(int init, int samples) throws LibvirtException {
+        Floor f = new Floor(null, null, null, false);
+        f.measureElements(init, samples);
+        return f;
+    }
+
+    void measureElements(int init, int samples) {
         ProcessRunner.run(List.of("nft", "-f", "-"), "table inet " + TABLE + " {\n set links { type ifname . ifname; } \n}\n");
         for (int s = 0; s < samples; s++) {
             String element = "{ \"ivbf" + s + "\" . \"ivbg" + s + "\" }";
