@@ -41,7 +41,7 @@ interface NftExecutor {
 
     /**
      * The agent's own network namespace: scripts of set-element changes only go through a
-     * long-lived {@link NftSession} (its sentinel set {@code sentinelSet}, e.g.
+     * long-lived {@link NftSession} (its small marker set {@code sentinelSet}, e.g.
      * {@code bridge intervirt seq}); anything else, and any element script the session could
      * not run, through a one-shot {@code nft -e -f -}. Direct writes to /proc/sys.
      */
