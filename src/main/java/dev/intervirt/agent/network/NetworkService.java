@@ -75,8 +75,7 @@ public class NetworkService {
     public void attach(ContainerRecord c) {
         firewall.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
         firewall.setInternet(c.ipv4(), c.ipv6(), c.internet());
-        routes.add(c.ipv4());
-        routes.add(c.ipv6());
+        routes.addAll(List.of(c.ipv4(), c.ipv6()));
     }
 
     /** Undoes {@link #attach} plus the container's links and forwards. Idempotent. */
@@ -90,8 +89,7 @@ public class NetworkService {
         }
         firewall.setInternet(c.ipv4(), c.ipv6(), false);
         firewall.removePort(c.port(), c.mac(), c.ipv4(), c.ipv6());
-        routes.remove(c.ipv4());
-        routes.remove(c.ipv6());
+        routes.removeAll(List.of(c.ipv4(), c.ipv6()));
     }
 
     /**
@@ -100,10 +98,10 @@ public class NetworkService {
      */
     public void releaseAll(List<ContainerRecord> removed) {
         firewall.flushElements();
-        for (ContainerRecord c : removed) {
-            routes.remove(c.ipv4());
-            routes.remove(c.ipv6());
-        }
+        routes.removeAll(removed.stream().<java.net.InetAddress>mapMulti((c, out) -> {
+            out.accept(c.ipv4());
+            out.accept(c.ipv6());
+        }).toList());
     }
 
     /** Brings a freshly started container's namespace to the desired state. */

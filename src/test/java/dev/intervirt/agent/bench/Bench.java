@@ -44,7 +44,7 @@ public final class Bench {
     static final Path STATE_DIR = Path.of("/var/lib/intervirt-bench");
     static final Path OUT = Path.of("target/bench");
     static final int OP_SAMPLES = Integer.getInteger("bench.samples", 200);
-    static final int CYCLES = Integer.getInteger("bench.cycles", 10);
+    static final int CYCLES = Integer.getInteger("bench.cycles", 20);
     static final int MESH_WINDOW = 256;
     static final int[] CLIENTS = {1, 10, 50};
     static final String[] NETWORK_OPS = {"Connect", "Disconnect", "SetIpv4", "SetInternetAccess", "AddPortForwarding"};

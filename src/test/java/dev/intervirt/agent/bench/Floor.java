@@ -161,7 +161,7 @@ final class Floor {
             if (System.nanoTime() > deadline) {
                 throw new IOException("no init process for " + domain);
             }
-            AgentProcess.sleep(5);
+            AgentProcess.sleep(1);
         }
     }
 
