@@ -41,6 +41,8 @@ public class StateStore {
     private final Path temp;
     private final Path journal;
     private int journalLines;
+    /** The journal file has content (perhaps only a torn line): the next snapshot empties it. */
+    private boolean journalHasBytes;
 
     public StateStore(Path stateDir) {
         this.file = stateDir.resolve("topology.json");
@@ -95,6 +97,7 @@ public class StateStore {
             }
         }
         journalLines = applied;
+        journalHasBytes = !text.isEmpty();
         return new StoredTopology(snapshot.version(), snapshot.nextSlot(), snapshot.containers(), List.copyOf(links),
                 snapshot.forwards());
     }
@@ -144,12 +147,13 @@ public class StateStore {
             }
             // The snapshot holds every journaled change now (a crash before this line only
             // replays changes the snapshot already has).
-            if (journalLines > 0 || Files.exists(journal)) {
+            if (journalLines > 0 || journalHasBytes) {
                 try (FileChannel j = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING)) {
                     j.force(true);
                 }
                 journalLines = 0;
+                journalHasBytes = false;
             }
         } catch (IOException e) {
             throw new AgentException(ErrorCode.GUEST, "Cannot save the topology to " + file + ": " + e.getMessage(), e);
