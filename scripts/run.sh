@@ -23,4 +23,5 @@ if [ -n "$stale" ]; then
   [ -f "$jar" ] || die "$step" "mvn package did not produce $jar"
   log "$step" "built $jar in $(elapsed "$start") s"
 fi
-exec java -jar "$jar" "$@"
+# shellcheck disable=SC2086
+exec java $INTERVIRT_AGENT_JAVA_OPTS -jar "$jar" "$@"

@@ -4,8 +4,8 @@ import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.container.ContainerService;
 import dev.intervirt.agent.container.InitPids;
 import dev.intervirt.agent.dispatch.Progress;
-import dev.intervirt.agent.host.Firewall;
 import dev.intervirt.agent.host.ProcessRunner;
+import dev.intervirt.agent.network.NetworkService;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.protocol.Text;
@@ -25,6 +25,9 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
@@ -49,9 +52,12 @@ public class GuestService {
     private static final double UPDATE_SHARE = 0.85;
     private static final long OUTPUT_EVERY_NANOS = 500_000_000L;
 
+    /** Parallel container removals in a wipe: mostly waiting on libvirt and the kernel. */
+    private static final int WIPE_THREADS = 16;
+
     private Topology topology;
     private ContainerService containers;
-    private Firewall firewall;
+    private NetworkService network;
     private InitPids pids;
     private AgentConfig config;
 
@@ -60,10 +66,10 @@ public class GuestService {
     }
 
     @Inject
-    public GuestService(Topology topology, ContainerService containers, Firewall firewall, InitPids pids, AgentConfig config) {
+    public GuestService(Topology topology, ContainerService containers, NetworkService network, InitPids pids, AgentConfig config) {
         this.topology = topology;
         this.containers = containers;
-        this.firewall = firewall;
+        this.network = network;
         this.pids = pids;
         this.config = config;
     }
@@ -74,20 +80,63 @@ public class GuestService {
     }
 
     /**
-     * Removes every container with its links, forwards and addresses, one progress message per
-     * step. A failing step stops the wipe with its reason; a second wipe finishes the job.
+     * Removes every container with its links, forwards and addresses. The containers are
+     * destroyed in parallel (hard stop, undefine, files; their data goes anyway), then the
+     * firewall elements are flushed and the topology cleared in one step each. Progress as each
+     * container goes. A container that cannot be removed fails the wipe with its reason (code 4)
+     * after the others are removed; it keeps its entry and links, and a second wipe finishes it.
      */
     public void wipe(Progress progress) {
         List<ContainerRecord> all = topology.containers();
         int steps = all.size() + 1;
-        int done = 0;
-        for (ContainerRecord c : all) {
-            progress.report((double) done / steps, "Removing container " + c.id());
-            containers.remove(c.id(), Progress.NONE);
-            done++;
+        progress.report(0, "Removing " + all.size() + " container(s)");
+        List<ContainerRecord> removed = new ArrayList<>();
+        List<String> failures = new ArrayList<>();
+        if (!all.isEmpty()) {
+            ExecutorService workers = Executors.newFixedThreadPool(Math.min(all.size(), WIPE_THREADS), r -> {
+                Thread t = new Thread(r, "guest-wipe");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                CompletionService<ContainerRecord> done = new ExecutorCompletionService<>(workers);
+                for (ContainerRecord c : all) {
+                    done.submit(() -> {
+                        containers.destroyForWipe(c.id());
+                        return c;
+                    });
+                }
+                for (int i = 0; i < all.size(); i++) {
+                    try {
+                        ContainerRecord c = done.take().get();
+                        removed.add(c);
+                        progress.report((double) removed.size() / steps, "Removed container " + c.id());
+                    } catch (ExecutionException e) {
+                        Throwable cause = e.getCause();
+                        LOG.log(Level.WARNING, "wipe: a container could not be removed", cause);
+                        failures.add(cause.getMessage() == null ? cause.toString() : cause.getMessage());
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AgentException(ErrorCode.GUEST, "The wipe was interrupted; wipe again to finish it.");
+            } finally {
+                workers.shutdown();
+            }
         }
-        progress.report((double) done / steps, "Removing firewall elements");
-        firewall.flushElements();
+        if (failures.isEmpty()) {
+            progress.report((double) all.size() / steps, "Removing firewall elements and routes");
+            network.releaseAll(removed);
+            topology.removeContainers(removed.stream().map(ContainerRecord::id).toList());
+        } else {
+            // Only what is gone leaves the topology; the rest keeps its elements for the next wipe.
+            for (ContainerRecord c : removed) {
+                network.detach(c);
+                topology.removeContainer(c.id());
+            }
+            throw new AgentException(ErrorCode.GUEST, "Wipe incomplete: " + failures.size() + " of " + all.size()
+                    + " container(s) could not be removed (" + String.join("; ", failures) + "); wipe again to finish.");
+        }
         progress.report(1.0, "Wipe finished: " + all.size() + " container(s) removed");
     }
 

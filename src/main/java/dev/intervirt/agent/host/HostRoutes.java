@@ -16,6 +16,16 @@ public interface HostRoutes {
         return java.util.Set.of();
     }
 
+    /** Adds every route, in one step where possible (one process instead of one per address). */
+    default void addAll(java.util.List<? extends InetAddress> addresses) {
+        addresses.forEach(this::add);
+    }
+
+    /** Removes every route (absent ones are no error), in one step where possible. */
+    default void removeAll(java.util.List<? extends InetAddress> addresses) {
+        addresses.forEach(this::remove);
+    }
+
     /** Points {@code newAddress} at the bridge and drops {@code oldAddress}, as one step where possible. */
     default void move(InetAddress oldAddress, InetAddress newAddress) {
         add(newAddress);

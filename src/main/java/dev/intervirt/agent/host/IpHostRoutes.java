@@ -70,6 +70,31 @@ public final class IpHostRoutes implements HostRoutes {
         return found;
     }
 
+    /** One {@code ip -batch} for all of them. */
+    @Override
+    public void addAll(List<? extends InetAddress> addresses) {
+        StringBuilder script = new StringBuilder();
+        addresses.forEach(a -> script.append(batchLine("replace", a)));
+        runBatch(script.toString());
+    }
+
+    /** One {@code ip -batch}; each route is replaced first, so that an absent one is no error. */
+    @Override
+    public void removeAll(List<? extends InetAddress> addresses) {
+        StringBuilder script = new StringBuilder();
+        addresses.forEach(a -> script.append(batchLine("replace", a)).append(batchLine("del", a)));
+        runBatch(script.toString());
+    }
+
+    private void runBatch(String script) {
+        if (script.isEmpty()) {
+            return;
+        }
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of("ip", "-batch", "-"));
+        ProcessRunner.run(cmd, script);
+    }
+
     /** One {@code ip -batch}: replace the new route, then replace-and-delete the old one (idempotent). */
     @Override
     public void move(InetAddress oldAddress, InetAddress newAddress) {

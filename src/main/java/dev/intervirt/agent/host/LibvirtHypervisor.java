@@ -357,7 +357,7 @@ public class LibvirtHypervisor implements Hypervisor {
             if (System.nanoTime() > deadline) {
                 throw new AgentException(ErrorCode.GUEST, "Cannot find the init process of " + name + " (is it running?)");
             }
-            sleep(10);
+            sleep(1); // a start waits on this: a coarse poll would add its half-period to every start
         }
     }
 

@@ -28,15 +28,6 @@ interface NftExecutor {
     ProcessRunner.Result run(String script);
 
     /**
-     * Runs the script in a process of its own, never through a long-lived session: nft 1.0.6
-     * echoes nothing at all, not even {@link #COMMITTED}, for a transaction that deletes a map
-     * element, so a session waiting for that line would wait for its whole timeout (5 s).
-     */
-    default ProcessRunner.Result runOneShot(String script) {
-        return run(script);
-    }
-
-    /**
      * Sets {@code /proc/sys/<path>} to {@code value}; {@code path} uses '/' separators (interface
      * names may contain dots). Returns false when the entry does not exist (e.g. no such
      * interface yet); throws on any other failure.
@@ -50,7 +41,7 @@ interface NftExecutor {
 
     /**
      * The agent's own network namespace: scripts of set-element changes only go through a
-     * long-lived {@link NftSession} (its sentinel set {@code sentinelSet}, e.g.
+     * long-lived {@link NftSession} (its small marker set {@code sentinelSet}, e.g.
      * {@code bridge intervirt seq}); anything else, and any element script the session could
      * not run, through a one-shot {@code nft -e -f -}. Direct writes to /proc/sys.
      */
@@ -69,11 +60,10 @@ interface NftExecutor {
                     }
                     // The session itself failed (not the batch): run the batch the slow way.
                 }
-                return runOneShot(script);
+                return oneShot(script);
             }
 
-            @Override
-            public ProcessRunner.Result runOneShot(String script) {
+            private ProcessRunner.Result oneShot(String script) {
                 return ProcessRunner.execUntilLine(List.of("nft", "-e", "-f", "-"), script, COMMITTED, TIMEOUT_SECONDS);
             }
 

@@ -179,11 +179,6 @@ public final class NftFirewall implements Firewall {
         check(nft.run(script.toString()));
     }
 
-    /** As {@link #exec}, for scripts that delete map elements: never through the session (see {@link NftExecutor#runOneShot}). */
-    private ProcessRunner.Result execMapDelete(String script) {
-        return batch.get() == null ? nft.runOneShot(script) : exec(script);
-    }
-
     /** Runs a mutator's script, or adds it to the transaction {@link #replaceElements} is collecting. */
     private ProcessRunner.Result exec(String script) {
         StringBuilder b = batch.get();
@@ -238,7 +233,7 @@ public final class NftFirewall implements Firewall {
         ProcessRunner.Result r = exec(addForwardScript(protocol, externalPort, target, internalPort));
         if (!r.ok() && r.stderr().contains("File exists")) {
             // The key is mapped to another target: replace it atomically.
-            r = execMapDelete(replaceForwardScript(protocol, externalPort, target, internalPort));
+            r = exec(replaceForwardScript(protocol, externalPort, target, internalPort));
         }
         check(r);
     }
@@ -246,7 +241,7 @@ public final class NftFirewall implements Firewall {
     /** Straight to the replacing transaction: an add would fail ("File exists") and cost the session. */
     @Override
     public synchronized void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
-        ProcessRunner.Result r = execMapDelete(replaceForwardScript(protocol, externalPort, target, internalPort));
+        ProcessRunner.Result r = exec(replaceForwardScript(protocol, externalPort, target, internalPort));
         if (!r.ok() && r.stderr().contains("No such file or directory")) {
             r = exec(addForwardScript(protocol, externalPort, target, internalPort));
         }
@@ -255,7 +250,7 @@ public final class NftFirewall implements Firewall {
 
     @Override
     public synchronized void removeForward(Protocol protocol, int externalPort) {
-        ProcessRunner.Result r = execMapDelete(removeForwardScript(protocol, externalPort));
+        ProcessRunner.Result r = exec(removeForwardScript(protocol, externalPort));
         if (!r.ok() && r.stderr().contains("No such file or directory")) {
             return; // absent already
         }

@@ -1,6 +1,7 @@
 package dev.intervirt.agent.network;
 
 import dev.intervirt.agent.container.InitPids;
+import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.ContainerNetns;
 import dev.intervirt.agent.host.ContainerNetns.Peer;
 import dev.intervirt.agent.host.Firewall;
@@ -21,6 +22,12 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
 
 /**
  * Links, addresses, internet access and port forwards. Each change touches only the elements
@@ -30,6 +37,15 @@ import java.util.OptionalInt;
  */
 @ApplicationScoped
 public class NetworkService {
+
+    private static final Logger LOG = Logger.getLogger(NetworkService.class.getName());
+
+    /** The second end of a link change; threads are made as needed and idle ones expire. */
+    private static final ExecutorService ENDS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "link-end");
+        t.setDaemon(true);
+        return t;
+    });
 
     private Topology topology;
     private Firewall firewall;
@@ -49,7 +65,6 @@ public class NetworkService {
      * must not interleave, or the move re-adds a forward just removed.
      */
     private final Object forwardsLock = new Object();
-    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(NetworkService.class.getName());
 
     protected NetworkService() {
         // for CDI proxies
@@ -80,10 +95,9 @@ public class NetworkService {
         firewall.setInternet(c.ipv4(), c.ipv6(), c.internet());
     }
 
-    /** The host routes of {@link #attach}. */
+    /** The host routes of {@link #attach}, in one step. */
     public void attachRoutes(ContainerRecord c) {
-        routes.add(c.ipv4());
-        routes.add(c.ipv6());
+        routes.addAll(List.of(c.ipv4(), c.ipv6()));
     }
 
     /** Undoes {@link #attach} plus the container's links and forwards. Idempotent. */
@@ -104,8 +118,19 @@ public class NetworkService {
         }
         firewall.setInternet(c.ipv4(), c.ipv6(), false);
         firewall.removePort(c.port(), c.mac(), c.ipv4(), c.ipv6());
-        routes.remove(c.ipv4());
-        routes.remove(c.ipv6());
+        routes.removeAll(List.of(c.ipv4(), c.ipv6()));
+    }
+
+    /**
+     * For the wipe, once every container is gone: all firewall elements in one flush, and the
+     * host routes of the given containers. Their namespaces are gone with them.
+     */
+    public void releaseAll(List<ContainerRecord> removed) {
+        firewall.flushElements();
+        routes.removeAll(removed.stream().<java.net.InetAddress>mapMulti((c, out) -> {
+            out.accept(c.ipv4());
+            out.accept(c.ipv6());
+        }).toList());
     }
 
     /** Brings a freshly started container's namespace to the desired state. */
@@ -126,14 +151,31 @@ public class NetworkService {
         if (topology.isLinked(link)) {
             throw AgentException.alreadyDone("Containers " + id1 + " and " + id2 + " are already connected.");
         }
+        StepTimer steps = new StepTimer("connect " + link.a() + " " + link.b());
         try (Undo undo = new Undo()) {
             firewall.link(a.port(), b.port());
             undo.push(() -> firewall.unlink(a.port(), b.port()));
-            addPeerRoute(a, b, undo);
-            addPeerRoute(b, a, undo);
+            steps.lap("nft");
+            OptionalInt pa = pids.of(a);
+            OptionalInt pb = pids.of(b);
+            AtomicBoolean aDone = new AtomicBoolean();
+            AtomicBoolean bDone = new AtomicBoolean();
+            try {
+                bothEnds(() -> aDone.set(addPeerRoute(pa, b)), () -> bDone.set(addPeerRoute(pb, a)));
+            } finally {
+                if (aDone.get()) {
+                    undo.push(() -> netns.removePeer(pa.getAsInt(), peerOf(b)));
+                }
+                if (bDone.get()) {
+                    undo.push(() -> netns.removePeer(pb.getAsInt(), peerOf(a)));
+                }
+            }
+            steps.lap("routes");
             topology.addLink(link);
+            steps.lap("save");
             undo.commit();
         }
+        steps.log(LOG);
     }
 
     public void disconnect(String id1, String id2) {
@@ -145,8 +187,10 @@ public class NetworkService {
         }
         // Cut the wire first: from this moment no packet passes, whatever follows.
         firewall.unlink(a.port(), b.port());
-        pids.of(a).ifPresent(pid -> netns.removePeer(pid, peerOf(b)));
-        pids.of(b).ifPresent(pid -> netns.removePeer(pid, peerOf(a)));
+        OptionalInt pa = pids.of(a);
+        OptionalInt pb = pids.of(b);
+        bothEnds(() -> pa.ifPresent(pid -> netns.removePeer(pid, peerOf(b))),
+                () -> pb.ifPresent(pid -> netns.removePeer(pid, peerOf(a))));
         topology.removeLink(link);
     }
 
@@ -244,11 +288,42 @@ public class NetworkService {
         return new Link(id1, id2);
     }
 
-    private void addPeerRoute(ContainerRecord self, ContainerRecord peer, Undo undo) {
-        OptionalInt pid = pids.of(self);
-        if (pid.isPresent()) {
-            netns.addPeer(pid.getAsInt(), peerOf(peer));
-            undo.push(() -> netns.removePeer(pid.getAsInt(), peerOf(peer)));
+    /** Adds the route to {@code peer} in a running container's namespace; false if it is not running. */
+    private boolean addPeerRoute(OptionalInt selfPid, ContainerRecord peer) {
+        if (selfPid.isEmpty()) {
+            return false;
+        }
+        netns.addPeer(selfPid.getAsInt(), peerOf(peer));
+        return true;
+    }
+
+    /**
+     * Runs the two ends' namespace changes at the same time: each is one process of its own
+     * (nsenter + ip), so a link costs one process start of wall time, not two. Both always run
+     * to their end; the first failure is then thrown.
+     */
+    private static void bothEnds(Runnable first, Runnable second) {
+        Future<?> other = ENDS.submit(second);
+        RuntimeException failure = null;
+        try {
+            first.run();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        try {
+            other.get();
+        } catch (ExecutionException e) {
+            if (failure == null) {
+                failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (failure == null) {
+                failure = new AgentException(ErrorCode.GUEST, "interrupted");
+            }
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 

@@ -12,13 +12,14 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The desired state: containers, links and port forwards. Every change is checked here
@@ -34,7 +35,8 @@ public class Topology {
     private final StateStore store;
     private final String portPrefix;
     private final Map<String, ContainerRecord> containers = new LinkedHashMap<>();
-    private final Set<Link> links = new HashSet<>();
+    /** Kept in file order (a, then b), so a save needs no sort: it runs on every change. */
+    private final Set<Link> links = new TreeSet<>(Comparator.comparing(Link::a).thenComparing(Link::b));
     private final Map<ForwardKey, PortForward> forwards = new LinkedHashMap<>();
     private int nextSlot = 1;
     /** Addresses being given to a container by a change in progress (not saved yet). */
@@ -148,6 +150,25 @@ public class Topology {
         });
     }
 
+    /** Forgets the given containers with their links and forwards, and saves once. */
+    public synchronized void removeContainers(Collection<String> ids) {
+        Map<String, ContainerRecord> oldContainers = new LinkedHashMap<>(containers);
+        List<Link> oldLinks = List.copyOf(links);
+        Map<ForwardKey, PortForward> oldForwards = new LinkedHashMap<>(forwards);
+        Set<String> gone = Set.copyOf(ids);
+        containers.keySet().removeAll(gone);
+        links.removeIf(l -> gone.contains(l.a()) || gone.contains(l.b()));
+        forwards.values().removeIf(f -> gone.contains(f.containerId()));
+        persistOrUndo(() -> {
+            containers.clear();
+            containers.putAll(oldContainers);
+            links.clear();
+            links.addAll(oldLinks);
+            forwards.clear();
+            forwards.putAll(oldForwards);
+        });
+    }
+
     // ---- links ------------------------------------------------------------------------------
 
     public synchronized boolean isLinked(Link link) {
@@ -156,13 +177,13 @@ public class Topology {
 
     public synchronized void addLink(Link link) {
         if (links.add(link)) {
-            persistOrUndo(() -> links.remove(link));
+            persistLinkOrUndo(link, true, () -> links.remove(link));
         }
     }
 
     public synchronized void removeLink(Link link) {
         if (links.remove(link)) {
-            persistOrUndo(() -> links.add(link));
+            persistLinkOrUndo(link, false, () -> links.add(link));
         }
     }
 
@@ -221,6 +242,18 @@ public class Topology {
 
     // ---- persistence ------------------------------------------------------------------------
 
+    /** A link change goes to the journal (constant cost), or a snapshot when the journal is full. */
+    private void persistLinkOrUndo(Link link, boolean linked, Runnable undo) {
+        try {
+            if (!store.appendLinkChange(link, linked)) {
+                store.save(toStored());
+            }
+        } catch (RuntimeException e) {
+            undo.run();
+            throw e;
+        }
+    }
+
     private void persistOrUndo(Runnable undo) {
         try {
             store.save(toStored());
@@ -234,7 +267,7 @@ public class Topology {
         List<StoredContainer> cs = containers.values().stream().map(c -> new StoredContainer(c.id(), c.port(),
                 c.mac().canonical(), IpAddresses.format(c.ipv4()), IpAddresses.format(c.ipv6()), c.internet(),
                 c.image().toString(), c.running())).toList();
-        List<Link> ls = links.stream().sorted(Comparator.comparing(Link::a).thenComparing(Link::b)).toList();
+        List<Link> ls = List.copyOf(links);
         List<StoredForward> fs = forwards.values().stream().map(f -> new StoredForward(f.protocol().wireName(),
                 f.externalPort(), f.containerId(), f.internalPort())).toList();
         return new StoredTopology(StoredTopology.CURRENT_VERSION, nextSlot, cs, ls, fs);

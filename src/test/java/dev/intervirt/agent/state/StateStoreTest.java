@@ -45,6 +45,49 @@ class StateStoreTest {
     }
 
     @Test
+    void theWrittenDocumentIsWhatJsonBWritesAndReads() throws Exception {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        String written = Files.readString(store.file());
+        jakarta.json.JsonObject mine = jakarta.json.Json.createReader(new java.io.StringReader(written)).readObject();
+        jakarta.json.JsonObject jsonb = jakarta.json.Json.createReader(new java.io.StringReader(
+                dev.intervirt.agent.protocol.Json.jsonb().toJson(sample()))).readObject();
+        assertEquals(jsonb, mine, "same fields and values as JSON-B");
+        assertEquals(sample(), dev.intervirt.agent.protocol.Json.jsonb().fromJson(written, StoredTopology.class));
+    }
+
+    @Test
+    void linkChangesAreJournaledAndReplayedOnLoad() throws Exception {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        Link extra = new Link("computer-2", "computer-3");
+        assertTrue(store.appendLinkChange(extra, true));
+        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-2"), false));
+        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-4"), true));
+        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-4"), false));
+        String snapshot = Files.readString(store.file());
+        assertFalse(snapshot.contains("computer-3"), "link changes do not rewrite the snapshot");
+        assertEquals(List.of(extra), new StateStore(dir).load().links());
+        // a torn last line (a crash during the append) was never acknowledged: ignored
+        Files.writeString(dir.resolve("topology.journal"), "{\"op\":\"unlink\",\"a\":\"comp", java.nio.file.StandardOpenOption.APPEND);
+        assertEquals(List.of(extra), new StateStore(dir).load().links());
+    }
+
+    @Test
+    void aSnapshotEmptiesTheJournalAndAFullJournalAsksForOne() throws Exception {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        for (int i = 0; i < StateStore.JOURNAL_LIMIT; i++) {
+            assertTrue(store.appendLinkChange(new Link("computer-1", "computer-2"), i % 2 == 1));
+        }
+        assertFalse(store.appendLinkChange(new Link("computer-1", "computer-2"), false), "full: a snapshot is due");
+        store.save(sample());
+        assertEquals(0, Files.size(dir.resolve("topology.journal")));
+        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-2"), false));
+        assertEquals(List.of(), new StateStore(dir).load().links());
+    }
+
+    @Test
     void saveCreatesTheDirectory() {
         Path nested = dir.resolve("a/b/c");
         new StateStore(nested).save(sample());

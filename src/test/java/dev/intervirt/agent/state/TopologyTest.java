@@ -396,13 +396,16 @@ class TopologyTest {
 
     // ---- a failing save undoes the in-memory change ----------------------------------------
 
-    /** A directory where the temporary file should go makes every save fail. */
+    /** Directories where the temporary file and the journal should go make every save fail. */
     void breakSaving() throws Exception {
         Files.createDirectories(dir.resolve("topology.json.tmp"));
+        Files.deleteIfExists(dir.resolve("topology.journal"));
+        Files.createDirectories(dir.resolve("topology.journal"));
     }
 
     void repairSaving() throws Exception {
         Files.delete(dir.resolve("topology.json.tmp"));
+        Files.delete(dir.resolve("topology.journal"));
     }
 
     @Test

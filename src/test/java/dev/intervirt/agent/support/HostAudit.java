@@ -47,13 +47,9 @@ public final class HostAudit {
         return new HostAudit(TestAgent.OWNER, TestAgent.PORT_PREFIX, TestAgent.BRIDGE, TestAgent.STATE_DIR);
     }
 
+    /** The stored topology as the agent reads it at start: the snapshot plus the link journal. */
     public StoredTopology stored() {
-        Path file = stateDir.resolve("topology.json");
-        try {
-            return Files.exists(file) ? Json.jsonb().fromJson(Files.readString(file), StoredTopology.class) : StoredTopology.empty();
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
+        return new dev.intervirt.agent.state.StateStore(stateDir).load();
     }
 
     /** Every difference between the host and the stored topology. */
