@@ -135,7 +135,7 @@ fs_bytes=$(( disk_gib * 1024 * 1024 * 1024 - 1048576 ))
 t=$(now)
 mkfs.ext4 -q -F -U "$uuid" -L root -O ^orphan_file,^metadata_csum_seed \
   -E offset=1048576 -d "$rootfs" "$raw" "$(( fs_bytes / 1024 ))k"
-chroot "$rootfs" grub-mkimage -O i386-pc -o /tmp/core.img -p /boot/grub \
+chroot "$rootfs" grub-mkimage -O i386-pc -o /tmp/core.img -p '(hd0,msdos1)/boot/grub' \
   biosdisk part_msdos ext2 search search_fs_uuid normal linux configfile
 core=$rootfs/tmp/core.img
 [ "$(stat -c %s "$core")" -lt $(( 2047 * 512 )) ] || die "$step" "core.img does not fit before the partition"

@@ -23,6 +23,7 @@ state_dir=${INTERVIRT_E2E_STATE_DIR:-/var/lib/intervirt-e2e}
 holder_pid_file=$run_dir/holder.pid
 slirp_pid_file=$run_dir/slirp4netns.pid
 api_socket=$run_dir/slirp4netns.sock
+daemon_name=intervirt-e2e-virtd
 
 holder_pid() {
   local pid
@@ -93,13 +94,18 @@ start() {
   echo $! >"$slirp_pid_file"
   for _ in $(seq 100); do [ -S "$api_socket" ] && break; sleep 0.1; done
   [ -S "$api_socket" ] || die "$step" "slirp4netns did not start (see $run_dir/slirp4netns.log)"
-  # libvirtd -d daemonizes; its pid file lives in the private /run/libvirt.
-  in_ns libvirtd -d -p /run/libvirt/intervirt-e2e-libvirtd.pid </dev/null >>"$run_dir/libvirtd.log" 2>&1
+  # libvirtd -d daemonizes; its pid file lives in the private /run/libvirt. It runs under
+  # another name (a link) so that nothing looking for the shared libvirtd by name
+  # (pidof/pkill libvirtd, start-libvirtd.sh) ever finds or stops this one.
+  mkdir -p "$state_dir/bin"
+  ln -sfn "$(command -v libvirtd)" "$state_dir/bin/$daemon_name"
+  in_ns "$state_dir/bin/$daemon_name" -d -p "/run/libvirt/$daemon_name.pid" \
+    </dev/null >>"$run_dir/daemon.log" 2>&1
   for _ in $(seq 150); do
     ns_answers && { log "$step" "private libvirtd up in $(elapsed "$t") s (namespace of pid $pid)"; return 0; }
     sleep 0.2
   done
-  die "$step" "the private libvirtd does not answer (see $run_dir/libvirtd.log, $state_dir/log)"
+  die "$step" "the private libvirtd does not answer (see $run_dir/daemon.log, $state_dir/log)"
 }
 
 # forward HOST_PORT [NS_PORT]: host 127.0.0.1:HOST_PORT -> the namespace's NS_PORT.
