@@ -9,6 +9,7 @@
 #   6. the e2e tests (mvn verify -Pe2e) against ws://127.0.0.1:PORT/containerManagement
 #   7. `vagrant destroy` and the private libvirtd stopped, always (trap)
 # Timings per phase at the end. Logs of the long steps: $INTERVIRT_E2E_STATE_DIR/logs/.
+# INTERVIRT_E2E_KEEP=1 leaves the VM running afterwards (for a look inside).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 step=e2e
@@ -33,9 +34,9 @@ exec 7>/run/intervirt-e2e.lock
 flock -n 7 || die "$step" "another ./intervirt e2e is running"
 
 timings=()
-phase_start=
-begin() { phase_start=$(now); log "$step" "== $1"; }
-end() { timings+=("$(printf '%-28s %7s s' "$1" "$(elapsed "$phase_start")")"); }
+phase_start= phase_name=
+begin() { phase_start=$(now); phase_name=$1; log "$step" "== $1"; }
+end() { timings+=("$(printf '%-34s %7s s' "$1" "$(elapsed "$phase_start")")"); phase_name=; }
 total_start=$(now)
 
 # vagrant inside the private namespace; its progress bars never reach the terminal.
@@ -53,13 +54,16 @@ cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
-  if "$ns" status >/dev/null 2>&1; then
+  [ -z "$phase_name" ] || end "$phase_name (unfinished)"
+  if [ "${INTERVIRT_E2E_KEEP:-}" = 1 ]; then
+    log "$step" "INTERVIRT_E2E_KEEP=1: the VM stays up (vagrant/vm-exec.sh 'CMD'; ./intervirt e2e destroys it next time)"
+  elif "$ns" status >/dev/null 2>&1; then
     begin "destroy"
     vagrant_ns destroy -f >"$logs/destroy.log" 2>&1 || grep -v 'Progress:' "$logs/destroy.log" | tail -n 20 >&2
     "$ns" stop
     end "destroy + libvirtd stop"
   fi
-  rm -f "$INTERVIRT_E2E_SSH_CONFIG"
+  [ "${INTERVIRT_E2E_KEEP:-}" = 1 ] || rm -f "$INTERVIRT_E2E_SSH_CONFIG"
   log "$step" "timings:"
   printf '  %s\n' "${timings[@]}" >&2
   log "$step" "total $(elapsed "$total_start") s; $( [ "$rc" -eq 0 ] && echo PASSED || echo "FAILED (exit $rc)" )"
