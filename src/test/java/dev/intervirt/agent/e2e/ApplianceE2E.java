@@ -14,6 +14,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import static dev.intervirt.agent.support.AgentClient.request;
 import static org.junit.jupiter.api.Assertions.*;
@@ -27,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * <p>Run by {@code ./intervirt e2e} ({@code mvn verify -Pe2e}); not part of the normal verify.
  * Properties: {@code intervirt.e2e.url} (ws://127.0.0.1:55436/containerManagement),
  * {@code intervirt.e2e.guestExec} (a program running its one argument as a root shell script
- * in the VM), {@code intervirt.e2e.expectedVersion} (the Maven project version).
+ * in the VM), {@code intervirt.e2e.neighbourExec} (the same on the VM's network, outside the VM),
+ * {@code intervirt.e2e.expectedVersion} (the Maven project version).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ApplianceE2E {
@@ -44,12 +46,22 @@ class ApplianceE2E {
 
     private static AgentClient client;
     private static String guestExec;
+    private static String neighbourExec;
 
     @BeforeAll
     static void connect() throws InterruptedException {
-        URI url = URI.create(required("intervirt.e2e.url"));
         guestExec = required("intervirt.e2e.guestExec");
-        // The agent may still be starting (JVM under TCG): retry for up to 3 minutes.
+        neighbourExec = required("intervirt.e2e.neighbourExec");
+        connectWithRetry(URI.create(required("intervirt.e2e.url")));
+        // Leftovers of an interrupted earlier run against the same VM.
+        for (String id : List.of(A, B)) {
+            client.call(request("RemoveContainer").add("id", id).build(), CALL);
+        }
+    }
+
+    /** The agent may still be starting (a JVM under TCG): retry for up to 3 minutes. */
+    private static void connectWithRetry(URI url) throws InterruptedException {
+        client = null;
         long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
         RuntimeException last = null;
         while (System.nanoTime() < deadline) {
@@ -63,10 +75,6 @@ class ApplianceE2E {
         }
         String why = String.valueOf(last);
         assertNotNull(client, () -> "no WebSocket connection to " + url + ": " + why);
-        // Leftovers of an interrupted earlier run against the same VM.
-        for (String id : List.of(A, B)) {
-            client.call(request("RemoveContainer").add("id", id).build(), CALL);
-        }
     }
 
     @AfterAll
@@ -116,6 +124,19 @@ class ApplianceE2E {
 
     @Test
     @Order(4)
+    void aStopOfTheAgentServiceLeavesTheContainersRunning() throws InterruptedException {
+        String initBefore = inVm(initPid(A));
+        inVm("systemctl restart intervirt-agent.service");
+        client.close();
+        connectWithRetry(URI.create(required("intervirt.e2e.url")));
+        assertEquals(initBefore, inVm(initPid(A)), "container " + A + " was restarted with the agent");
+        assertEquals("running", inVm("virsh -c lxc:///system domstate " + domain(B)).trim());
+        assertPings(A, B_V4);
+        assertEquals("Version", call(request("Command").add("command", "version")).last().getString("type"));
+    }
+
+    @Test
+    @Order(5)
     void disconnectedContainersDoNotPing() {
         ok(call(request("Disconnect").add("id1", A).add("id2", B)));
         assertNoPing(A, B_V4);
@@ -124,17 +145,27 @@ class ApplianceE2E {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void portForwardReachesTheContainerFromInsideTheVm() {
         ok(call(request("AddPortForwarding").add("id", A).add("internalPort", CONTAINER_PORT)
                 .add("externalPort", GUEST_PORT).add("protocol", "tcp")));
-        // A one-shot server in A's network namespace; clients on the VM's loopback and on its
-        // uplink address connect to the guest port.
-        for (String target : List.of("127.0.0.1", "$(ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p')")) {
-            String reply = inVm(nsenter(A) + " python3 -c '" + ONE_SHOT_SERVER + "' & sleep 3;"
-                    + " python3 -c '" + CLIENT + "' " + target + " " + GUEST_PORT + "; wait");
-            assertTrue(reply.contains("e2e-forward-ok"), "through " + target + ": " + reply);
-        }
+        // A one-shot server in A's network namespace; a client on the VM's loopback, then one
+        // on the VM's network (the private libvirtd's namespace: the VM's LAN) at its uplink address.
+        String served = inVm(nsenter(A) + " python3 -c '" + ONE_SHOT_SERVER + "' & sleep 3;"
+                + " python3 -c '" + CLIENT + "' 127.0.0.1 " + GUEST_PORT + "; wait");
+        assertTrue(served.contains("e2e-forward-ok"), "through the VM's loopback: " + served);
+
+        String uplink = inVm("ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'").trim();
+        assertFalse(uplink.isEmpty(), "no uplink address in the VM");
+        CompletableFuture<ProcessRunner.Result> server = CompletableFuture.supplyAsync(
+                () -> inVmResult(nsenter(A) + " python3 -c '" + ONE_SHOT_SERVER + "'"));
+        ProcessRunner.Result fromLan = ProcessRunner.exec(List.of(neighbourExec,
+                "python3 -c \"$(printf '" + PATIENT_CLIENT.replace("\n", "\\n") + "')\" " + uplink + " " + GUEST_PORT),
+                null, 60);
+        assertTrue(fromLan.stdout().contains("e2e-forward-ok"),
+                "from the VM's network to " + uplink + ":" + GUEST_PORT + ": " + fromLan.stdout() + fromLan.stderr());
+        assertTrue(server.join().ok(), "the server in " + A + " saw no connection");
+
         ok(call(request("RemovePortForwarding").add("externalPort", GUEST_PORT).add("protocol", "tcp")));
         String refused = inVmResult(nsenter(A) + " python3 -c '" + ONE_SHOT_SERVER + "' & srv=$!; sleep 3;"
                 + " python3 -c '" + CLIENT + "' 127.0.0.1 " + GUEST_PORT + "; rc=$?; kill $srv; exit $rc").stdout();
@@ -142,7 +173,7 @@ class ApplianceE2E {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void removedContainersLeaveNothingInTheVm() {
         ok(call(request("RemoveContainer").add("id", A)));
         ok(call(request("RemoveContainer").add("id", B)));
@@ -158,6 +189,14 @@ class ApplianceE2E {
             + "s.listen(1); s.settimeout(20); c,_=s.accept(); c.sendall(b\"e2e-forward-ok\\n\"); c.close()";
     private static final String CLIENT = "import socket,sys; "
             + "c=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10); print(c.recv(100).decode())";
+    // The same, retrying refused connections for 20 s (the server may still be starting).
+    private static final String PATIENT_CLIENT = "import socket,sys,time\n"
+            + "for i in range(40):\n"
+            + "    try:\n"
+            + "        c=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10); break\n"
+            + "    except ConnectionRefusedError:\n"
+            + "        time.sleep(0.5)\n"
+            + "print(c.recv(100).decode())";
 
     private static JsonObjectBuilder add(String id, String v4, String v6, String mac) {
         return request("AddContainer").add("id", id).add("ipv4", v4).add("ipv6", v6).add("mac", mac)
@@ -172,6 +211,11 @@ class ApplianceE2E {
     private static String nsenter(String id) {
         return "c=$(cat /run/libvirt/lxc/" + domain(id) + ".pid); "
                 + "nsenter -t $(cut -d' ' -f1 /proc/$c/task/$c/children) -n";
+    }
+
+    /** A script printing the pid of the container's init. */
+    private static String initPid(String id) {
+        return "c=$(cat /run/libvirt/lxc/" + domain(id) + ".pid); cut -d' ' -f1 /proc/$c/task/$c/children";
     }
 
     private static String inContainer(String id, String command) {
