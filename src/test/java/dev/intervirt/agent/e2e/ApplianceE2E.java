@@ -185,7 +185,9 @@ class ApplianceE2E {
 
     // A server that accepts one connection within 20 s, says who it is, and exits.
     private static final String ONE_SHOT_SERVER = "import socket; s=socket.socket(socket.AF_INET6); "
-            + "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind((\"::\", " + CONTAINER_PORT + ")); "
+            + "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); "
+            // the previous server's connection may linger in TIME_WAIT on the same port
+            + "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"::\", " + CONTAINER_PORT + ")); "
             + "s.listen(1); s.settimeout(20); c,_=s.accept(); c.sendall(b\"e2e-forward-ok\\n\"); c.close()";
     private static final String CLIENT = "import socket,sys; "
             + "c=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10); print(c.recv(100).decode())";
