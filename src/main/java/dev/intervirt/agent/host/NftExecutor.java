@@ -60,11 +60,7 @@ interface NftExecutor {
                     }
                     // The session itself failed (not the batch): run the batch the slow way.
                 }
-                return oneShot(script);
-            }
-
-            private ProcessRunner.Result oneShot(String script) {
-                return ProcessRunner.execUntilLine(List.of("nft", "-e", "-f", "-"), script, COMMITTED, TIMEOUT_SECONDS);
+                return oneShot(List.of(), script, elementsOnly);
             }
 
             @Override
@@ -84,11 +80,12 @@ interface NftExecutor {
 
     /** Every command behind {@code prefix}, e.g. {@code ip netns exec NAME} (tests). */
     static NftExecutor withPrefix(List<String> prefix) {
-        List<String> nft = concat(prefix, List.of("nft", "-e", "-f", "-"));
         return new NftExecutor() {
             @Override
             public ProcessRunner.Result run(String script) {
-                return ProcessRunner.execUntilLine(nft, script, COMMITTED, TIMEOUT_SECONDS);
+                boolean elementsOnly = script.lines().filter(l -> !l.isBlank())
+                        .allMatch(l -> l.startsWith("add element ") || l.startsWith("delete element "));
+                return oneShot(prefix, script, elementsOnly);
             }
 
             @Override
@@ -104,6 +101,20 @@ interface NftExecutor {
                 throw new CommandFailedException(cmd, r.exitCode(), r.stderr());
             }
         };
+    }
+
+    /**
+     * One {@code nft -f -}. Element batches echo ({@code -e}) so the caller continues at the
+     * commit line; table setup and teardown wait for the exit instead: nftables 1.1.3 (Debian 13)
+     * crashes (SIGSEGV) echoing a batch that re-adds existing tables, chains and sets, which is
+     * what every agent restart does (found by the Vagrant e2e run).
+     */
+    private static ProcessRunner.Result oneShot(List<String> prefix, String script, boolean elementsOnly) {
+        if (elementsOnly) {
+            return ProcessRunner.execUntilLine(concat(prefix, List.of("nft", "-e", "-f", "-")), script, COMMITTED,
+                    TIMEOUT_SECONDS);
+        }
+        return ProcessRunner.exec(concat(prefix, List.of("nft", "-f", "-")), script, TIMEOUT_SECONDS);
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
