@@ -7,6 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 : "${INTERVIRT_IMAGE_DIR:=/var/lib/intervirt/images}"
 : "${INTERVIRT_LIBVIRT_URI:=lxc:///system}"
 : "${INTERVIRT_DEBIAN_MIRROR:=http://deb.debian.org/debian}"
+LIBVIRTD_SUPERVISOR_PIDFILE=/run/intervirt-libvirtd-supervisor.pid
 export INTERVIRT_IMAGE_DIR INTERVIRT_LIBVIRT_URI INTERVIRT_DEBIAN_MIRROR
 
 # JVM options of the agent (./intervirt run and the benchmark start it with these): a small

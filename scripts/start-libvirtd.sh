@@ -2,7 +2,8 @@
 # start-libvirtd.sh - make sure virtlogd and libvirtd run and libvirtd answers on the
 # LXC URI. Prints nothing when both already run (so prepare can say "nothing to do").
 #
-# systemd is not PID 1 on these machines, so the daemons are started by hand (-d).
+# systemd is not PID 1 on these machines, so the daemons are started by hand: virtlogd
+# with -d, libvirtd under scripts/libvirtd-supervisor.sh, which restarts it as systemd would.
 # Hybrid cgroups (v1 controllers on a tmpfs /sys/fs/cgroup + cgroup2 at
 # /sys/fs/cgroup/unified) make libvirt_lxc fail with "Unable to create directory
 # /sys/fs/cgroup/unified": there libvirtd runs in its own mount namespace without that
@@ -35,28 +36,27 @@ if ! pidof virtlogd >/dev/null; then
 fi
 
 libvirtd_pid() { pidof libvirtd 2>/dev/null | awk '{ print $1 }'; }
+supervisor_runs() {
+  local pid
+  pid=$(cat "$LIBVIRTD_SUPERVISOR_PIDFILE" 2>/dev/null) && [ -n "$pid" ] &&
+    grep -q libvirtd-supervisor "/proc/$pid/cmdline" 2>/dev/null
+}
 
-# A libvirtd started without the workaround on a hybrid host cannot start containers.
-if pid=$(libvirtd_pid) && [ -n "$pid" ] && hybrid_cgroups &&
-   grep -q ' /sys/fs/cgroup/unified ' "/proc/$pid/mountinfo" 2>/dev/null; then
-  log "$step" "libvirtd (pid $pid) sees /sys/fs/cgroup/unified; restarting it without it"
+# A libvirtd started without the workaround on a hybrid host cannot start containers, and
+# one started by anything but the supervisor is not restarted after a crash: replace it.
+if pid=$(libvirtd_pid) && [ -n "$pid" ] && ! supervisor_runs; then
+  log "$step" "libvirtd (pid $pid) runs without the supervisor; restarting it under it"
   kill "$pid"
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 fi
 
-if [ -n "$(libvirtd_pid)" ]; then
-  if libvirt_answers; then exit 0; fi
-  # Running but not (yet) answering: give a just-started daemon some time.
-else
-  if hybrid_cgroups; then
-    mount --make-rshared /
-    unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified && exec libvirtd -d' \
-      </dev/null >>"$daemon_io" 2>&1
-    log "$step" "started libvirtd in its own mount namespace (hybrid cgroups: no /sys/fs/cgroup/unified)"
-  else
-    libvirtd -d </dev/null >>"$daemon_io" 2>&1
-    log "$step" "started libvirtd"
-  fi
+if ! supervisor_runs; then
+  # Detached from the caller (a test JVM, CI's shell): its own session, no inherited pipes.
+  if hybrid_cgroups; then mount --make-rshared /; fi
+  setsid "$INTERVIRT_ROOT/scripts/libvirtd-supervisor.sh" </dev/null >>"$daemon_io" 2>&1 &
+  log "$step" "started libvirtd under scripts/libvirtd-supervisor.sh (restarted if it ends)"
+elif [ -n "$(libvirtd_pid)" ] && libvirt_answers; then
+  exit 0
 fi
 
 for _ in $(seq 150); do

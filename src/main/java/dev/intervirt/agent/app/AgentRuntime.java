@@ -18,5 +18,7 @@ public final class AgentRuntime {
 
     public static void configure(AgentConfig value) {
         config = value;
+        // Helper processes carry the owner, so the next agent of this owner can end them.
+        dev.intervirt.agent.host.HelperProcesses.configure(value.ownerName());
     }
 }

@@ -62,7 +62,6 @@ public final class AgentServer {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
         AgentRuntime.configure(config);
-        dev.intervirt.agent.host.HelperProcesses.configure(config.ownerName());
         // Before anything touches the host: a killed predecessor's nft or ip may still be running.
         dev.intervirt.agent.host.HelperProcesses.killOrphans();
         // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans

@@ -19,6 +19,12 @@ import java.util.logging.Logger;
 public final class HelperProcesses {
 
     static final String VARIABLE = "INTERVIRT_AGENT_HELPER";
+    /**
+     * Only these programs are ended: the short-lived host tools the agent runs itself. A
+     * daemon started through a marked process (a test or an upgrade restarting libvirtd)
+     * inherits the marker, and must never be taken for a helper.
+     */
+    static final java.util.Set<String> HELPERS = java.util.Set.of("nft", "ip", "nsenter", "mount", "umount", "sysctl");
     private static final Logger LOG = Logger.getLogger(HelperProcesses.class.getName());
     private static volatile String owner = "intervirt";
 
@@ -41,7 +47,8 @@ public final class HelperProcesses {
             for (Path p : procs) {
                 String agent = agentOf(p, prefix);
                 if (agent != null && ProcessHandle.of(Long.parseLong(agent)).isEmpty()) {
-                    ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(orphans::add);
+                    ProcessHandle.of(Long.parseLong(p.getFileName().toString()))
+                            .filter(HelperProcesses::isHostTool).ifPresent(orphans::add);
                 }
             }
         } catch (IOException e) {
@@ -59,6 +66,10 @@ public final class HelperProcesses {
             }
         }
         return orphans.size();
+    }
+
+    static boolean isHostTool(ProcessHandle h) {
+        return h.info().command().map(c -> HELPERS.contains(Path.of(c).getFileName().toString())).orElse(false);
     }
 
     /** The agent pid in the process's marker of this owner, or null. */

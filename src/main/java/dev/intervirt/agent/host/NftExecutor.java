@@ -43,7 +43,7 @@ interface NftExecutor {
      * The agent's own network namespace: scripts of set-element changes only go through a
      * long-lived {@link NftSession} (its small marker set {@code sentinelSet}, e.g.
      * {@code bridge intervirt seq}); anything else, and any element script the session could
-     * not run, through a one-shot {@code nft -e -f -}. Direct writes to /proc/sys.
+     * not run, through a one-shot {@code nft -f -} (see {@link #oneShot}). Direct writes to /proc/sys.
      */
     static NftExecutor local(String sentinelSet) {
         NftSession session = sentinelSet == null ? null : new NftSession(List.of(), sentinelSet);
@@ -51,8 +51,7 @@ interface NftExecutor {
             @Override
             public ProcessRunner.Result run(String script) {
                 List<String> lines = script.lines().filter(l -> !l.isBlank()).toList();
-                boolean elementsOnly = !lines.isEmpty() && lines.stream()
-                        .allMatch(l -> l.startsWith("add element ") || l.startsWith("delete element "));
+                boolean elementsOnly = elementsOnly(lines);
                 if (session != null && elementsOnly) {
                     ProcessRunner.Result r = session.run(lines);
                     if (r.ok() || !r.stderr().startsWith("nft session")) {
@@ -83,9 +82,7 @@ interface NftExecutor {
         return new NftExecutor() {
             @Override
             public ProcessRunner.Result run(String script) {
-                boolean elementsOnly = script.lines().filter(l -> !l.isBlank())
-                        .allMatch(l -> l.startsWith("add element ") || l.startsWith("delete element "));
-                return oneShot(prefix, script, elementsOnly);
+                return oneShot(prefix, script, elementsOnly(script.lines().filter(l -> !l.isBlank()).toList()));
             }
 
             @Override
@@ -109,6 +106,11 @@ interface NftExecutor {
      * crashes (SIGSEGV) echoing a batch that re-adds existing tables, chains and sets, which is
      * what every agent restart does (found by the Vagrant e2e run).
      */
+    /** A script of set/map element changes only (non-blank lines given). */
+    private static boolean elementsOnly(List<String> lines) {
+        return !lines.isEmpty() && lines.stream().allMatch(l -> l.startsWith("add element ") || l.startsWith("delete element "));
+    }
+
     private static ProcessRunner.Result oneShot(List<String> prefix, String script, boolean elementsOnly) {
         if (elementsOnly) {
             return ProcessRunner.execUntilLine(concat(prefix, List.of("nft", "-e", "-f", "-")), script, COMMITTED,

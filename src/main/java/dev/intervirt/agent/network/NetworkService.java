@@ -185,13 +185,19 @@ public class NetworkService {
         if (!topology.isLinked(link)) {
             throw AgentException.alreadyDone("Containers " + id1 + " and " + id2 + " are not connected.");
         }
-        // Cut the wire first: from this moment no packet passes, whatever follows.
-        firewall.unlink(a.port(), b.port());
-        OptionalInt pa = pids.of(a);
-        OptionalInt pb = pids.of(b);
-        bothEnds(() -> pa.ifPresent(pid -> netns.removePeer(pid, peerOf(b))),
-                () -> pb.ifPresent(pid -> netns.removePeer(pid, peerOf(a))));
-        topology.removeLink(link);
+        try (Undo undo = new Undo()) {
+            // Cut the wire first: from this moment no packet passes, whatever follows.
+            firewall.unlink(a.port(), b.port());
+            undo.push(() -> firewall.link(a.port(), b.port()));
+            OptionalInt pa = pids.of(a);
+            OptionalInt pb = pids.of(b);
+            bothEnds(() -> pa.ifPresent(pid -> netns.removePeer(pid, peerOf(b))),
+                    () -> pb.ifPresent(pid -> netns.removePeer(pid, peerOf(a))));
+            // A link that cannot be forgotten durably stays whole: wire and routes come back.
+            undo.push(() -> bothEnds(() -> addPeerRoute(pa, b), () -> addPeerRoute(pb, a)));
+            topology.removeLink(link);
+            undo.commit();
+        }
     }
 
     public void setIpv4(String id, Inet4Address address) {

@@ -43,6 +43,12 @@ public class StateStore {
     private int journalLines;
     /** The journal file has content (perhaps only a torn line): the next snapshot empties it. */
     private boolean journalHasBytes;
+    /**
+     * Bytes of the journal that hold complete, replayed lines; -1 while unknown (not loaded).
+     * The next append first cuts anything after them (a line torn by a crash), or it would
+     * glue itself to that line and be lost, with every line after it, at the next load.
+     */
+    private long journalGoodBytes = -1;
 
     public StateStore(Path stateDir) {
         this.file = stateDir.resolve("topology.json");
@@ -70,6 +76,7 @@ public class StateStore {
     /** The snapshot with the journal's complete lines applied in order. */
     private StoredTopology withJournal(StoredTopology snapshot) {
         if (!Files.exists(journal)) {
+            journalGoodBytes = 0;
             return snapshot;
         }
         String text;
@@ -81,6 +88,7 @@ public class StateStore {
         Set<Link> links = new LinkedHashSet<>(snapshot.links() == null ? List.of() : snapshot.links());
         int end = text.lastIndexOf('\n');
         int applied = 0;
+        long goodBytes = 0;
         List<String> lines = end < 0 ? List.of() : List.of(text.substring(0, end).split("\n"));
         for (String line : lines) {
             try {
@@ -92,12 +100,14 @@ public class StateStore {
                     links.remove(link);
                 }
                 applied++;
+                goodBytes += line.getBytes(StandardCharsets.UTF_8).length + 1;
             } catch (RuntimeException e) {
                 break; // a damaged line: nothing after it was acknowledged either
             }
         }
         journalLines = applied;
         journalHasBytes = !text.isEmpty();
+        journalGoodBytes = goodBytes;
         return new StoredTopology(snapshot.version(), snapshot.nextSlot(), snapshot.containers(), List.copyOf(links),
                 snapshot.forwards());
     }
@@ -114,15 +124,23 @@ public class StateStore {
                 .add("b", link.b()).build() + "\n";
         try {
             Files.createDirectories(journal.getParent());
-            try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND)) {
-                ByteBuffer buf = ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));
+            byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+            try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                if (journalGoodBytes >= 0 && ch.size() > journalGoodBytes) {
+                    ch.truncate(journalGoodBytes);
+                }
+                ch.position(ch.size());
+                ByteBuffer buf = ByteBuffer.wrap(bytes);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
                 ch.force(false);
+                if (journalGoodBytes >= 0) {
+                    journalGoodBytes += bytes.length;
+                }
             }
             journalLines++;
+            journalHasBytes = true;
             return true;
         } catch (IOException e) {
             throw new AgentException(ErrorCode.GUEST, "Cannot save the topology to " + journal + ": " + e.getMessage(), e);
@@ -148,15 +166,28 @@ public class StateStore {
             // The snapshot holds every journaled change now (a crash before this line only
             // replays changes the snapshot already has).
             if (journalLines > 0 || journalHasBytes) {
-                try (FileChannel j = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-                    j.force(true);
-                }
-                journalLines = 0;
-                journalHasBytes = false;
+                emptyJournal();
             }
         } catch (IOException e) {
             throw new AgentException(ErrorCode.GUEST, "Cannot save the topology to " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The snapshot is durable already, so a journal that cannot be emptied is no failure of
+     * the save: replaying its lines over the snapshot gives the same links (the last change
+     * of each link wins). Keep it and try again at the next snapshot.
+     */
+    private void emptyJournal() {
+        try (FileChannel j = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            j.force(true);
+            journalLines = 0;
+            journalHasBytes = false;
+            journalGoodBytes = 0;
+        } catch (IOException e) {
+            java.util.logging.Logger.getLogger(StateStore.class.getName()).warning(
+                    "cannot empty the topology journal " + journal + " (kept; replaying it is harmless): " + e.getMessage());
         }
     }
 }

@@ -103,7 +103,10 @@ class WipeIT {
         assertFalse(tables.contains("10.77."), "no firewall element names an address: " + tables);
         assertFalse(tables.contains("42022"), "the forward is gone");
         assertFalse(routesOnBridge().contains("10.77."), "no host route left: " + routesOnBridge());
-        assertFalse(Files.readString(TestAgent.STATE_DIR.resolve("topology.json")).contains("wipe-"), "the topology is empty");
+        var stored = new dev.intervirt.agent.state.StateStore(TestAgent.STATE_DIR).load();
+        assertEquals(List.of(), java.util.Objects.requireNonNullElse(stored.containers(), List.of()), "no container stored");
+        assertEquals(List.of(), java.util.Objects.requireNonNullElse(stored.links(), List.of()), "no link stored (snapshot and journal)");
+        assertEquals(List.of(), java.util.Objects.requireNonNullElse(stored.forwards(), List.of()), "no forward stored");
         assertEquals(6, client.call(request("StopContainer").add("id", "wipe-a")).code(), "the agent forgot the containers");
 
         Exchange again = client.call(request("Command").add("command", "wipe").build(), Duration.ofMinutes(1));

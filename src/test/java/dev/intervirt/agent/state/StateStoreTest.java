@@ -70,7 +70,12 @@ class StateStoreTest {
         assertEquals(List.of(extra), new StateStore(dir).load().links());
         // a torn last line (a crash during the append) was never acknowledged: ignored
         Files.writeString(dir.resolve("topology.journal"), "{\"op\":\"unlink\",\"a\":\"comp", java.nio.file.StandardOpenOption.APPEND);
-        assertEquals(List.of(extra), new StateStore(dir).load().links());
+        StateStore restarted = new StateStore(dir);
+        assertEquals(List.of(extra), restarted.load().links());
+        // the next change after the restart is not glued to the torn line (and lost at the next load)
+        Link later = new Link("computer-1", "computer-5");
+        assertTrue(restarted.appendLinkChange(later, true));
+        assertEquals(List.of(extra, later), new StateStore(dir).load().links());
     }
 
     @Test

@@ -47,6 +47,8 @@ public class AgentLifecycle {
             throw new IllegalStateException("intervirt-agent: the runtime must run as root "
                     + "(the agent manages containers, mounts and nftables).");
         }
+        // Before anything touches the host: a killed predecessor's nft or ip may still be running.
+        dev.intervirt.agent.host.HelperProcesses.killOrphans();
         try {
             if (hypervisor instanceof LibvirtHypervisor libvirt) {
                 libvirt.connect();
