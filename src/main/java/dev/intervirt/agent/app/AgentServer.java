@@ -111,6 +111,7 @@ public final class AgentServer {
         }
         if (weld != null && weld.isRunning()) {
             weld.select(ImageStore.class).get().close();
+            weld.select(dev.intervirt.agent.host.Firewall.class).get().close();
             if (weld.select(dev.intervirt.agent.host.Hypervisor.class).get() instanceof LibvirtHypervisor libvirt) {
                 libvirt.close();
             }

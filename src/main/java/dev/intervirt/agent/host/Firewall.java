@@ -19,6 +19,10 @@ import java.net.Inet6Address;
  */
 public interface Firewall {
 
+    /** Ends what the firewall keeps running (the nft session); the rules stay. */
+    default void close() {
+    }
+
     /** Creates the agent's tables, chains and sets if missing; keeps existing elements. */
     void install();
 

@@ -286,7 +286,7 @@ public class LibvirtHypervisor implements Hypervisor {
             try {
                 call("start " + name, () -> required(name).create());
                 int pid = initPid(name);
-                protectController(name, pid);
+                preferContainerAsOomVictim(name, pid);
                 awaitInitExec(pid);
                 return pid;
             } catch (AgentException e) {
@@ -307,7 +307,7 @@ public class LibvirtHypervisor implements Hypervisor {
      * (inherited by everything it starts; raising needs no privilege, while exempting the
      * controller needs CAP_SYS_RESOURCE, which build machines in containers lack).
      */
-    private void protectController(String name, int init) {
+    private void preferContainerAsOomVictim(String name, int init) {
         try {
             Files.writeString(Path.of("/proc", Integer.toString(init), "oom_score_adj"), CONTAINER_OOM_SCORE_ADJ);
         } catch (IOException | RuntimeException e) {

@@ -24,6 +24,10 @@ interface NftExecutor {
      */
     String COMMITTED = "# new generation";
 
+    /** Ends a long-lived session, if there is one; later scripts start a new one. */
+    default void close() {
+    }
+
     /** Runs the script; returns the result whatever the exit code. */
     ProcessRunner.Result run(String script);
 
@@ -41,13 +45,20 @@ interface NftExecutor {
 
     /**
      * The agent's own network namespace: scripts of set-element changes only go through a
-     * long-lived {@link NftSession} (its small marker set {@code sentinelSet}, e.g.
+     * long-lived {@link NftSession} (its small marker set {@code markerSet}, e.g.
      * {@code bridge intervirt seq}); anything else, and any element script the session could
      * not run, through a one-shot {@code nft -f -} (see {@link #oneShot}). Direct writes to /proc/sys.
      */
-    static NftExecutor local(String sentinelSet) {
-        NftSession session = sentinelSet == null ? null : new NftSession(List.of(), sentinelSet);
+    static NftExecutor local(String markerSet) {
+        NftSession session = markerSet == null ? null : new NftSession(List.of(), markerSet);
         return new NftExecutor() {
+            @Override
+            public void close() {
+                if (session != null) {
+                    session.close();
+                }
+            }
+
             @Override
             public ProcessRunner.Result run(String script) {
                 List<String> lines = script.lines().filter(l -> !l.isBlank()).toList();

@@ -65,7 +65,7 @@ import java.util.Objects;
 public final class NftFirewall implements Firewall {
 
     public static final String DEFAULT_TABLE = "intervirt";
-    static final String SENTINEL_SET = "seq";
+    static final String MARKER_SET = "seq";
     public static final String GATEWAY_IPV4 = "169.254.0.1";
     /** Packet mark bit given to frames bridged between linked ports (see class comment). */
     public static final int BRIDGED_MARK = 0x00100000;
@@ -99,7 +99,12 @@ public final class NftFirewall implements Firewall {
      */
     public NftFirewall(String tableBase, String bridge, String portPrefix, int agentPort) {
         this(tableBase, bridge, portPrefix, agentPort,
-                NftExecutor.local("bridge " + NftValues.table(tableBase) + " " + SENTINEL_SET));
+                NftExecutor.local("bridge " + NftValues.table(tableBase) + " " + MARKER_SET));
+    }
+
+    @Override
+    public void close() {
+        nft.close();
     }
 
     NftFirewall(String tableBase, String bridge, int agentPort, NftExecutor nft) {
@@ -283,7 +288,7 @@ public final class NftFirewall implements Firewall {
                 "add set " + b + " port_ipv6 { type ifname . ipv6_addr; }",
                 "add set " + b + " links { type ifname . ifname; }",
                 // One element, moved by every element change of the agent's nft session (see NftSession).
-                "add set " + b + " " + SENTINEL_SET + " { type mark; }",
+                "add set " + b + " " + MARKER_SET + " { type mark; }",
                 "add chain " + b + " prerouting { type filter hook prerouting priority filter; policy accept; }",
                 "add chain " + b + " forward { type filter hook forward priority filter; policy accept; }",
                 "add chain " + b + " port_ingress",

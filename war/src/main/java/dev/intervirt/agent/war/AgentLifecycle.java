@@ -40,6 +40,8 @@ public class AgentLifecycle {
     Reconciler reconciler;
     @Inject
     ImageStore images;
+    @Inject
+    dev.intervirt.agent.host.Firewall firewall;
 
     void start(@Observes @Initialized(ApplicationScoped.class) Object context) {
         long t0 = System.nanoTime();
@@ -68,6 +70,7 @@ public class AgentLifecycle {
 
     void stop(@Observes @BeforeDestroyed(ApplicationScoped.class) Object context) {
         images.close();
+        firewall.close();
         if (hypervisor instanceof LibvirtHypervisor libvirt) {
             libvirt.close();
             // libvirt-java and its event loop thread belong to this deployment's class loader. Left
