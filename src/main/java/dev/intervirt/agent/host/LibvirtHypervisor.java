@@ -223,6 +223,7 @@ public class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public void ensureNetwork() {
+        ensureLibvirtStateDirs();
         call("prepare network", () -> {
             Network net;
             try {
@@ -242,6 +243,23 @@ public class LibvirtHypervisor implements Hypervisor {
             return null;
         });
     }
+
+    /**
+     * libvirt writes each network's MAC map to {@code /var/lib/libvirt/dnsmasq/BRIDGE.macs} when a
+     * domain's interface is plugged, even with no dnsmasq; only the package that ships dnsmasq's
+     * configuration makes that directory, so a host without it fails every start ("Failed to
+     * create file '/var/lib/libvirt/dnsmasq/….macs.new'"). The agent owns this precondition.
+     */
+    private static void ensureLibvirtStateDirs() {
+        Path dir = LIBVIRT_DNSMASQ_DIR;
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new AgentException(ErrorCode.GUEST, "Cannot create " + dir + ", which libvirt needs to plug containers into the network: " + e.getMessage(), e);
+        }
+    }
+
+    private static final Path LIBVIRT_DNSMASQ_DIR = Path.of("/var/lib/libvirt/dnsmasq");
 
     @Override
     public void define(DomainSpec spec) {
