@@ -45,7 +45,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
     public static AgentConfig defaults() {
         return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
-                Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, 2048, Duration.ofSeconds(10),
+                Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, 2048, Duration.ofSeconds(7),
                 DEFAULT_MAX_MESSAGE_BYTES, false, List.of(), List.of(), List.of(),
                 new ImageSettings(ImageSettings.DEFAULT_SERVER, ImageSettings.DEFAULT_PREFETCH, ImageSettings.defaultBuilder()));
     }

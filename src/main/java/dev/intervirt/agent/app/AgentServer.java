@@ -42,7 +42,11 @@ public final class AgentServer {
             dev.intervirt.agent.network.NetworkService.class,
             dev.intervirt.agent.guest.GuestService.class,
             Reconciler.class,
+            dev.intervirt.agent.state.NetworkWatch.class,
     };
+
+    /** How long a builder gets to clean up (unmount, remove its temporary tree) after SIGTERM. */
+    private static final java.time.Duration HELPER_GRACE = java.time.Duration.ofSeconds(5);
 
     private final AgentConfig config;
     private WeldContainer weld;
@@ -73,6 +77,7 @@ public final class AgentServer {
             ((LibvirtHypervisor) weld.select(dev.intervirt.agent.host.Hypervisor.class).get()).connect();
             weld.select(dev.intervirt.agent.container.RestartWatcher.class).get().watch();
             weld.select(Reconciler.class).get().reconcile();
+            weld.select(dev.intervirt.agent.state.NetworkWatch.class).get().start();
         } catch (AgentException e) {
             throw new StartupException(e.getMessage(), e);
         }
@@ -110,7 +115,13 @@ public final class AgentServer {
             server = null;
         }
         if (weld != null && weld.isRunning()) {
+            weld.select(dev.intervirt.agent.state.NetworkWatch.class).get().stop();
             weld.select(ImageStore.class).get().close();
+            // Nothing the agent started may outlive it: builders, downloads' unpacking, host tools.
+            int ended = dev.intervirt.agent.host.ProcessRunner.endAll(HELPER_GRACE);
+            if (ended > 0) {
+                LOG.info("ended " + ended + " helper process(es) at stop");
+            }
             weld.select(dev.intervirt.agent.host.Firewall.class).get().close();
             if (weld.select(dev.intervirt.agent.host.Hypervisor.class).get() instanceof LibvirtHypervisor libvirt) {
                 libvirt.close();

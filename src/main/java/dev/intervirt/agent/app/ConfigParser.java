@@ -60,7 +60,7 @@ public final class ConfigParser {
               --port-prefix NAME        prefix of containers' host-side interfaces (INTERVIRT_PORT_PREFIX, default ivc)
               --memory-mib N            memory limit per container (INTERVIRT_MEMORY_MIB, default 512)
               --pids-max N              process limit per container (INTERVIRT_PIDS_MAX, default 2048)
-              --stop-grace-seconds N    graceful stop before a hard stop (INTERVIRT_STOP_GRACE_SECONDS, default 10)
+              --stop-grace-seconds N    graceful stop before a hard stop (INTERVIRT_STOP_GRACE_SECONDS, default 7, at most 8)
               --max-message-bytes N     largest accepted message (INTERVIRT_MAX_MESSAGE_BYTES, default 65536)
               --poweroff-command CMD    run after answering "shutdown", e.g. "systemctl poweroff"
                                         (INTERVIRT_POWEROFF_COMMAND, default none: shutdown answers code 7)
@@ -130,15 +130,16 @@ public final class ConfigParser {
         int port = intValue(values, "--port", d.port(), 1, 65535);
         String uri = values.getOrDefault("--libvirt-uri", d.libvirtUri());
         Path stateDir = path(values, "--state-dir", d.stateDir());
-        Path imageDir = values.containsKey("--image-dir") ? path(values, "--image-dir", d.imageDir())
-                : values.containsKey("--state-dir") ? stateDir.resolve("images") : d.imageDir();
+        // One rule: the image store is --image-dir, else /var/lib/intervirt/images, whatever the
+        // state directory (images are shared by every agent on the host and never removed by one).
+        Path imageDir = path(values, "--image-dir", d.imageDir());
         String bridge = name(values, "--bridge", d.bridge(), 15);
         String owner = name(values, "--owner-name", d.ownerName(), 24);
         String portPrefix = name(values, "--port-prefix", d.portPrefix(), 5);
         long memory = intValue(values, "--memory-mib", (int) d.memoryMiB(), 32, 1 << 20);
         long pids = intValue(values, "--pids-max", (int) d.pidsMax(), 16, 1 << 22);
-        // At most 12 s: a stop must be answered within the client's 15 s (hard stop ~0.3 s).
-        int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 12);
+        // At most 8 s: a stop must be answered within the client's 10 s (hard stop ~0.3 s).
+        int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 8);
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
         return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, pids, Duration.ofSeconds(grace),

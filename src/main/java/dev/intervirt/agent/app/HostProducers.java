@@ -56,6 +56,12 @@ public class HostProducers {
 
     @Produces
     @Singleton
+    dev.intervirt.agent.host.BridgePorts bridgePorts(AgentConfig config) {
+        return new dev.intervirt.agent.host.SysfsBridgePorts(config.bridge());
+    }
+
+    @Produces
+    @Singleton
     PidLimits pidLimits(AgentConfig config) {
         return new PidLimits(config.ownerName(), config.pidsMax());
     }

@@ -92,6 +92,11 @@ public class RequestDispatcher {
         });
     }
 
+    /** Runs internal work (not a request) alone: after everything before it, before everything after it. */
+    public java.util.concurrent.CompletableFuture<Void> runExclusive(Runnable task) {
+        return lanes.submit(List.of(KeyedSerialExecutor.ALL), task);
+    }
+
     private void execute(Request request, Replier replier) {
         long t0 = System.nanoTime();
         ProgressStream progress = new ProgressStream(request.uuid(), replier);

@@ -26,6 +26,11 @@ public interface Firewall {
     /** Creates the agent's tables, chains and sets if missing; keeps existing elements. */
     void install();
 
+    /** Whether the agent's tables are in place (false after someone deleted them). */
+    default boolean isInstalled() {
+        return true;
+    }
+
     /** Deletes the agent's tables entirely (uninstall, tests). */
     void uninstall();
 

@@ -20,8 +20,16 @@ public interface Hypervisor {
     /** The container id of one of the agent's domains. */
     String containerIdOf(String domainName);
 
-    /** Defines (and starts, with autostart) the agent's virtual network if it is not there. */
+    /**
+     * Defines (and starts, with autostart) the agent's virtual network if it is not there, and
+     * restarts it when libvirt calls it active but its bridge is gone (deleted underneath).
+     */
     void ensureNetwork();
+
+    /** Whether the agent's network is active with its bridge in place (cheap: called every few seconds). */
+    default boolean networkIntact() {
+        return true;
+    }
 
     /** Defines a persistent, stopped domain. */
     void define(DomainSpec spec);

@@ -234,6 +234,12 @@ public class LibvirtHypervisor implements Hypervisor {
                 }
                 net = connection().networkDefineXML(DomainXml.network(network, bridge));
             }
+            if (net.isActive() == 1 && !bridgeExists()) {
+                // Deleted underneath (ip link delete, a careless tool): libvirt still calls the
+                // network active, and every plug would fail with "Cannot find device".
+                LOG.warning("bridge " + bridge + " of the active network " + network + " is gone; restarting the network");
+                net.destroy();
+            }
             if (net.isActive() != 1) {
                 net.create();
             }
@@ -242,6 +248,18 @@ public class LibvirtHypervisor implements Hypervisor {
             }
             return null;
         });
+    }
+
+    @Override
+    public boolean networkIntact() {
+        if (!bridgeExists()) {
+            return false;
+        }
+        return call("look up network " + network, () -> connection().networkLookupByName(network).isActive() == 1);
+    }
+
+    private boolean bridgeExists() {
+        return Files.isDirectory(Path.of("/sys/class/net", bridge, "bridge"));
     }
 
     /**

@@ -156,6 +156,16 @@ public final class NftFirewall implements Firewall {
     }
 
     @Override
+    public boolean isInstalled() {
+        for (String family : List.of("bridge", "inet")) {
+            if (!nft.run("list table " + family + " " + table + "\n").ok()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
     public void uninstall() {
         check(nft.run(uninstallScript()));
     }

@@ -70,13 +70,7 @@ public final class ProcessRunner {
     private static Result execUntimed(List<String> command, String stdin, long timeoutSeconds) {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("LC_ALL", "C");
-        HelperProcesses.mark(pb);
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw new CommandFailedException(command, -1, e.getMessage());
-        }
+        Process p = start(pb, command);
         CompletableFuture<String> out = drain(p.getInputStream());
         CompletableFuture<String> err = drain(p.getErrorStream());
         feed(p, stdin);
@@ -97,14 +91,7 @@ public final class ProcessRunner {
     }
 
     private static Result execUntilLineUntimed(List<String> command, String stdin, String marker, long timeoutSeconds) {
-        Process p;
-        try {
-            ProcessBuilder pb = new ProcessBuilder(command);
-            HelperProcesses.mark(pb);
-            p = pb.start();
-        } catch (IOException e) {
-            throw new CommandFailedException(command, -1, e.getMessage());
-        }
+        Process p = start(new ProcessBuilder(command), command);
         CompletableFuture<String> err = drain(p.getErrorStream());
         feed(p, stdin);
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
@@ -165,14 +152,8 @@ public final class ProcessRunner {
         pb.environment().clear();
         pb.environment().putAll(environment);
         pb.redirectErrorStream(mergeStderr);
-        HelperProcesses.mark(pb);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw new CommandFailedException(command, -1, e.getMessage());
-        }
+        Process p = start(pb, command);
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream(), line -> { }), DRAINERS);
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> tail(p.getInputStream(), onLine), DRAINERS);
         return awaitExit(p, command, timeoutSeconds, out, err);
@@ -200,10 +181,57 @@ public final class ProcessRunner {
             }
             return new Result(p.exitValue(), out.join(), err.join());
         } catch (InterruptedException e) {
+            // The whole tree: a builder script's debootstrap must not outlive it.
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new CommandFailedException(command, -1, "interrupted");
         }
+    }
+
+    /** Every command still running, so that the agent's stop can end them (and what they started). */
+    private static final java.util.Set<Process> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Starts a marked helper and tracks it until it exits. */
+    private static Process start(ProcessBuilder pb, List<String> command) {
+        HelperProcesses.mark(pb);
+        try {
+            Process p = pb.start();
+            LIVE.add(p);
+            p.onExit().thenRun(() -> LIVE.remove(p));
+            return p;
+        } catch (IOException e) {
+            throw new CommandFailedException(command, -1, e.getMessage());
+        }
+    }
+
+    /**
+     * Ends every command the agent still runs, with everything they started (an image builder's
+     * debootstrap, a download's tar): SIGTERM first, so scripts run their clean-up traps (they
+     * unmount and remove their temporary directories), SIGKILL for whatever is left after
+     * {@code grace}. Returns how many processes had to be ended. Called when the agent stops.
+     */
+    public static int endAll(java.time.Duration grace) {
+        List<ProcessHandle> tree = new java.util.ArrayList<>();
+        for (Process p : LIVE) {
+            tree.add(p.toHandle());
+            p.descendants().forEach(tree::add);
+        }
+        tree.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (System.nanoTime() < deadline && tree.stream().anyMatch(ProcessHandle::isAlive)) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (ProcessHandle h : List.copyOf(tree)) {
+            h.descendants().forEach(tree::add);
+        }
+        tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+        return tree.size();
     }
 
     private static String tail(InputStream s, java.util.function.Consumer<String> onLine) {

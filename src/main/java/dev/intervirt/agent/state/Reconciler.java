@@ -1,6 +1,7 @@
 package dev.intervirt.agent.state;
 
 import dev.intervirt.agent.container.ContainerService;
+import dev.intervirt.agent.host.BridgePorts;
 import dev.intervirt.agent.host.Firewall;
 import dev.intervirt.agent.host.HelperProcesses;
 import dev.intervirt.agent.host.HostRoutes;
@@ -12,6 +13,7 @@ import jakarta.inject.Inject;
 
 import java.net.InetAddress;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -41,13 +43,36 @@ public class Reconciler {
     HostRoutes routes;
     @Inject
     ContainerService containers;
+    @Inject
+    BridgePorts bridgePorts;
 
     public void reconcile() {
-        hypervisor.ensureNetwork();
-        firewall.install();
-        Set<String> known = new HashSet<>();
         // Once more right before the elements are replaced (the first sweep runs at process start).
         HelperProcesses.killOrphans();
+        applyNetwork();
+        Set<String> known = new HashSet<>();
+        for (ContainerRecord c : topology.containers()) {
+            known.add(c.id());
+        }
+        removeOrphans(known);
+        for (ContainerRecord c : topology.containers()) {
+            try {
+                containers.restore(c);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot restore container " + c.id() + ": " + e.getMessage(), e);
+            }
+        }
+        LOG.info("reconciled " + known.size() + " container(s), " + topology.links().size() + " link(s), "
+                + topology.forwards().size() + " forward(s)");
+    }
+
+    /**
+     * The agent's own network as stored: libvirt network and bridge, tables with every element
+     * (one transaction), host routes (strays removed). Containers are not touched.
+     */
+    private void applyNetwork() {
+        hypervisor.ensureNetwork();
+        firewall.install();
         // One transaction: elements a killed agent added but never saved go, the stored ones stay.
         firewall.replaceElements(() -> {
             for (ContainerRecord c : topology.containers()) {
@@ -62,7 +87,6 @@ public class Reconciler {
         });
         Set<InetAddress> addresses = new HashSet<>();
         for (ContainerRecord c : topology.containers()) {
-            known.add(c.id());
             network.attachRoutes(c);
             addresses.add(c.ipv4());
             addresses.add(c.ipv6());
@@ -73,16 +97,49 @@ public class Reconciler {
                 routes.remove(stray);
             }
         }
-        removeOrphans(known);
+    }
+
+    /**
+     * Puts the agent's network back while it runs (its bridge, libvirt network, tables or host
+     * routes were removed or changed underneath): the same as at start, then the running
+     * containers' ports are plugged into the (new) bridge. Containers keep running throughout.
+     */
+    public void repairNetwork() {
+        long t0 = System.nanoTime();
+        applyNetwork();
+        List<String> ports = topology.containers().stream().map(ContainerRecord::port).toList();
+        for (String port : bridgePorts.unplugged(ports)) {
+            bridgePorts.plug(port);
+        }
+        LOG.info(String.format("repaired the agent's network (%d container(s), %d link(s), %d forward(s)) in %.0f ms",
+                topology.containers().size(), topology.links().size(), topology.forwards().size(), (System.nanoTime() - t0) / 1e6));
+    }
+
+    /**
+     * Whether the host still has the agent's network as stored. {@code deep}: also the tables
+     * and host routes (each a look at the kernel that costs more than the sysfs reads).
+     */
+    public boolean networkIntact(boolean deep) {
+        if (!hypervisor.networkIntact()) {
+            return false;
+        }
+        List<String> ports = topology.containers().stream().map(ContainerRecord::port).toList();
+        if (!bridgePorts.unplugged(ports).isEmpty()) {
+            return false;
+        }
+        if (!deep) {
+            return true;
+        }
+        if (!firewall.isInstalled()) {
+            return false;
+        }
+        Set<InetAddress> present = routes.existing();
         for (ContainerRecord c : topology.containers()) {
-            try {
-                containers.restore(c);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "cannot restore container " + c.id() + ": " + e.getMessage(), e);
+            if (!present.contains(c.ipv4()) || !present.contains(c.ipv6())) {
+                return false;
             }
         }
-        LOG.info("reconciled " + known.size() + " container(s), " + topology.links().size() + " link(s), "
-                + topology.forwards().size() + " forward(s)");
+        return true;
     }
 
     private void removeOrphans(Set<String> known) {

@@ -43,7 +43,7 @@ class ConfigParserTest {
         assertEquals("ivc", c.portPrefix());
         assertEquals(512, c.memoryMiB());
         assertEquals(2048, c.pidsMax());
-        assertEquals(Duration.ofSeconds(10), c.stopGrace());
+        assertEquals(Duration.ofSeconds(7), c.stopGrace());
         assertEquals(64 * 1024, c.maxMessageBytes());
         assertFalse(c.debug());
         assertEquals(AgentConfig.defaults(), c);
@@ -118,10 +118,11 @@ class ConfigParserTest {
     }
 
     @Test
-    void stateDirMovesTheImageDirUnlessGiven() throws Exception {
-        assertEquals(Path.of("/srv/iv/images"), parse("--state-dir", "/srv/iv").imageDir());
+    void imageDirIsItsOwnSettingWhateverTheStateDir() throws Exception {
+        // As --help says: the state directory never moves the (shared) image store.
+        assertEquals(Path.of("/var/lib/intervirt/images"), parse("--state-dir", "/srv/iv").imageDir());
         assertEquals(Path.of("/img"), parse("--state-dir", "/srv/iv", "--image-dir", "/img").imageDir());
-        assertEquals(Path.of("/envstate/images"), parse(Map.of("INTERVIRT_STATE_DIR", "/envstate")).imageDir());
+        assertEquals(Path.of("/var/lib/intervirt/images"), parse(Map.of("INTERVIRT_STATE_DIR", "/envstate")).imageDir());
     }
 
     @Test

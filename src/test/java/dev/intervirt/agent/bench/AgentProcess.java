@@ -44,12 +44,8 @@ final class AgentProcess implements AutoCloseable {
             if (!p.isAlive()) {
                 throw new IllegalStateException("the agent exited with " + p.exitValue() + " before listening; see " + log);
             }
-            try {
-                if (upgrades(port)) {
-                    break;
-                }
-            } catch (IOException e) {
-                // not listening yet
+            if (dev.intervirt.agent.support.WebSocketProbe.upgrades(port)) {
+                break;
             }
             if (System.nanoTime() > deadline) {
                 p.destroyForcibly();
@@ -58,20 +54,6 @@ final class AgentProcess implements AutoCloseable {
             sleep(5);
         }
         return new AgentProcess(p, t0, port, (System.nanoTime() - t0) / 1e6);
-    }
-
-    /** True once the WebSocket endpoint answers a handshake with 101 (a bare TCP accept comes earlier). */
-    private static boolean upgrades(int port) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-            s.setSoTimeout(2000);
-            s.getOutputStream().write(("GET /containerManagement HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nUpgrade: websocket\r\n"
-                    + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            byte[] head = new byte[12];
-            int n = s.getInputStream().readNBytes(head, 0, head.length);
-            return new String(head, 0, n, java.nio.charset.StandardCharsets.US_ASCII).startsWith("HTTP/1.1 101");
-        }
     }
 
     long pid() {

@@ -38,9 +38,9 @@ import static dev.intervirt.agent.support.AgentClient.request;
  */
 public final class Bench {
 
-    static final String OWNER = "ivbench";
-    static final String PORT_PREFIX = "ivb";
-    static final String BRIDGE = "ivbbr0";
+    static final String OWNER = "ivqbench";
+    static final String PORT_PREFIX = "ivq";
+    static final String BRIDGE = "ivqbr0";
     static final Path STATE_DIR = Path.of("/var/lib/intervirt-bench");
     static final Path OUT = Path.of("target/bench");
     static final int OP_SAMPLES = Integer.getInteger("bench.samples", 200);

@@ -20,11 +20,11 @@ import java.util.List;
  * graceful stop (systemd's poweroff signal, wait for "shut off"), undefine and delete; one
  * nftables set-element add and delete (one {@code nft} process each); one route add and
  * delete inside a running container's network namespace ({@code nsenter … ip}). Everything it
- * makes is named {@code ivbfloor*} and removed again.
+ * makes is named {@code ivqfloor*} and removed again.
  */
 final class Floor {
 
-    static final String PREFIX = "ivbfloor";
+    static final String PREFIX = "ivqfloor";
     private static final String TABLE = PREFIX;
 
     final Samples define = new Samples();
@@ -109,7 +109,7 @@ final class Floor {
     void measureElements(int init, int samples) {
         ProcessRunner.run(List.of("nft", "-f", "-"), "table inet " + TABLE + " {\n set links { type ifname . ifname; } \n}\n");
         for (int s = 0; s < samples; s++) {
-            String element = "{ \"ivbf" + s + "\" . \"ivbg" + s + "\" }";
+            String element = "{ \"ivqf" + s + "\" . \"ivqg" + s + "\" }";
             nftAdd.time(() -> ProcessRunner.run(List.of("nft", "add", "element", "inet", TABLE, "links", element)));
             nftDelete.time(() -> ProcessRunner.run(List.of("nft", "delete", "element", "inet", TABLE, "links", element)));
         }

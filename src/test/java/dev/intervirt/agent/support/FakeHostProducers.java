@@ -74,6 +74,26 @@ public class FakeHostProducers {
 
     @Produces
     @Singleton
+    dev.intervirt.agent.host.BridgePorts bridgePorts() {
+        return new dev.intervirt.agent.host.BridgePorts() {
+            @Override
+            public boolean bridgeExists() {
+                return true;
+            }
+
+            @Override
+            public java.util.List<String> unplugged(java.util.Collection<String> ports) {
+                return java.util.List.of();
+            }
+
+            @Override
+            public void plug(String port) {
+            }
+        };
+    }
+
+    @Produces
+    @Singleton
     PidLimits pidLimits() {
         return new PidLimits("ivcdi", 512) {
             @Override

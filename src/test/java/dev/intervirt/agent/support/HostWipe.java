@@ -54,10 +54,19 @@ public final class HostWipe {
             String[] f = line.split(":\\s+");
             if (f.length > 1) {
                 String name = f[1].split("@")[0];
-                if (name.startsWith(portPrefix)) {
+                if (ownsLink(portPrefix, name)) {
                     HostCommands.sh("ip", "link", "delete", name);
                 }
             }
         }
+    }
+
+    /**
+     * Exactly the interfaces of an agent with this port prefix: its veths (prefix + slot number)
+     * and its bridge (prefix + "br0"). A plain prefix match took the production bridge: the
+     * benchmark's prefix "ivb" matched "ivbr0".
+     */
+    static boolean ownsLink(String portPrefix, String name) {
+        return name.equals(portPrefix + "br0") || name.matches(java.util.regex.Pattern.quote(portPrefix) + "[0-9]+");
     }
 }

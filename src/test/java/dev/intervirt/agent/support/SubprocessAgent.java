@@ -1,9 +1,7 @@
 package dev.intervirt.agent.support;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,12 +56,10 @@ public final class SubprocessAgent implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IllegalStateException("agent exited with " + process.exitValue() + "; see " + log);
             }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+            if (WebSocketProbe.upgrades(port)) {
                 return;
-            } catch (IOException e) {
-                sleep(50);
             }
+            sleep(50);
         }
         kill();
         throw new IllegalStateException("agent did not listen within " + timeout + "; see " + log);

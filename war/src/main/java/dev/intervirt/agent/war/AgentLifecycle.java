@@ -41,6 +41,8 @@ public class AgentLifecycle {
     @Inject
     ImageStore images;
     @Inject
+    dev.intervirt.agent.state.NetworkWatch networkWatch;
+    @Inject
     dev.intervirt.agent.host.Firewall firewall;
 
     void start(@Observes @Initialized(ApplicationScoped.class) Object context) {
@@ -57,6 +59,7 @@ public class AgentLifecycle {
             }
             restartWatcher.watch();
             reconciler.reconcile();
+            networkWatch.start();
         } catch (AgentException e) {
             throw new IllegalStateException("intervirt-agent: " + e.getMessage(), e);
         }
@@ -69,7 +72,10 @@ public class AgentLifecycle {
     }
 
     void stop(@Observes @BeforeDestroyed(ApplicationScoped.class) Object context) {
+        networkWatch.stop();
         images.close();
+        // As the jar's stop: nothing the agent started outlives the deployment.
+        dev.intervirt.agent.host.ProcessRunner.endAll(java.time.Duration.ofSeconds(5));
         firewall.close();
         if (hypervisor instanceof LibvirtHypervisor libvirt) {
             libvirt.close();
