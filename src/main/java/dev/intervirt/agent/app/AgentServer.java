@@ -72,6 +72,9 @@ public final class AgentServer {
         // miss classes when a package is split over several class path entries).
         weld = new Weld("intervirt-agent").disableDiscovery().addBeanClasses(BEAN_CLASSES)
                 .property("org.jboss.weld.construction.relaxed", true)
+                // Our own hook stops the agent in order (helpers first); Weld's would shut CDI down
+                // beside it, and the stop could then reach none of the beans.
+                .property(Weld.SHUTDOWN_HOOK_SYSTEM_PROPERTY, false)
                 .initialize();
         try {
             ((LibvirtHypervisor) weld.select(dev.intervirt.agent.host.Hypervisor.class).get()).connect();
@@ -110,18 +113,20 @@ public final class AgentServer {
     }
 
     public void stop() {
+        if (weld != null && weld.isRunning()) {
+            weld.select(dev.intervirt.agent.state.NetworkWatch.class).get().stop();
+            weld.select(ImageStore.class).get().close();
+        }
+        // Nothing the agent started may outlive it: builders, downloads' unpacking, host tools.
+        int ended = dev.intervirt.agent.host.ProcessRunner.endAll(HELPER_GRACE);
+        if (ended > 0) {
+            LOG.info("ended " + ended + " helper process(es) at stop");
+        }
         if (server != null) {
             server.stop();
             server = null;
         }
         if (weld != null && weld.isRunning()) {
-            weld.select(dev.intervirt.agent.state.NetworkWatch.class).get().stop();
-            weld.select(ImageStore.class).get().close();
-            // Nothing the agent started may outlive it: builders, downloads' unpacking, host tools.
-            int ended = dev.intervirt.agent.host.ProcessRunner.endAll(HELPER_GRACE);
-            if (ended > 0) {
-                LOG.info("ended " + ended + " helper process(es) at stop");
-            }
             weld.select(dev.intervirt.agent.host.Firewall.class).get().close();
             if (weld.select(dev.intervirt.agent.host.Hypervisor.class).get() instanceof LibvirtHypervisor libvirt) {
                 libvirt.close();

@@ -181,9 +181,9 @@ public final class ProcessRunner {
             }
             return new Result(p.exitValue(), out.join(), err.join());
         } catch (InterruptedException e) {
-            // The whole tree: a builder script's debootstrap must not outlive it.
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+            // The whole tree, and gently: a builder script's debootstrap must not outlive it,
+            // and the script's trap must get to remove its temporary tree.
+            endTrees(List.of(p), TREE_GRACE);
             Thread.currentThread().interrupt();
             throw new CommandFailedException(command, -1, "interrupted");
         }
@@ -212,12 +212,20 @@ public final class ProcessRunner {
      * {@code grace}. Returns how many processes had to be ended. Called when the agent stops.
      */
     public static int endAll(java.time.Duration grace) {
+        return endTrees(List.copyOf(LIVE), grace);
+    }
+
+    private static final java.time.Duration TREE_GRACE = java.time.Duration.ofSeconds(5);
+
+    /** SIGTERM to each process and its descendants, SIGKILL to what is left after {@code grace}. */
+    private static int endTrees(List<Process> roots, java.time.Duration grace) {
         List<ProcessHandle> tree = new java.util.ArrayList<>();
-        for (Process p : LIVE) {
+        for (Process p : roots) {
             tree.add(p.toHandle());
             p.descendants().forEach(tree::add);
         }
-        tree.forEach(ProcessHandle::destroy);
+        // One SIGTERM per process: a second one would end a script in the middle of its clean-up trap.
+        tree.stream().filter(h -> TERMINATED.add(h.pid())).forEach(ProcessHandle::destroy);
         long deadline = System.nanoTime() + grace.toNanos();
         while (System.nanoTime() < deadline && tree.stream().anyMatch(ProcessHandle::isAlive)) {
             try {
@@ -231,8 +239,12 @@ public final class ProcessRunner {
             h.descendants().forEach(tree::add);
         }
         tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+        tree.forEach(h -> TERMINATED.remove(h.pid()));
         return tree.size();
     }
+
+    /** Processes sent SIGTERM by an {@link #endTrees} still waiting for them. */
+    private static final java.util.Set<Long> TERMINATED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private static String tail(InputStream s, java.util.function.Consumer<String> onLine) {
         java.util.ArrayDeque<String> last = new java.util.ArrayDeque<>();

@@ -87,6 +87,21 @@ public final class SubprocessAgent implements AutoCloseable {
         return process.isAlive();
     }
 
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGTERM, as systemd stops the service; returns whether it exited within {@code timeout}. */
+    public boolean terminate(Duration timeout) {
+        process.destroy();
+        try {
+            return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     /** SIGKILL, as a crash: no shutdown hook runs. */
     public void kill() {
         process.destroyForcibly();
