@@ -3,6 +3,8 @@
 
 INTERVIRT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export INTERVIRT_ROOT
+# The host's package and kernel-setting lists, shared with the Ansible role.
+INTERVIRT_ROLE_FILES=$INTERVIRT_ROOT/ansible/roles/intervirt_agent/files
 export DEBIAN_FRONTEND=noninteractive
 : "${INTERVIRT_IMAGE_DIR:=/var/lib/intervirt/images}"
 : "${INTERVIRT_LIBVIRT_URI:=lxc:///system}"
@@ -62,6 +64,9 @@ resolve_image() {
   esac
   printf '%s/%s\n' "$dist" "$rel"
 }
+
+# The Debian release name of this machine (bookworm, trixie …).
+debian_codename() { . /etc/os-release && printf '%s\n' "${VERSION_CODENAME:-}"; }
 
 image_path() { printf '%s/%s\n' "$INTERVIRT_IMAGE_DIR" "$1"; }
 

@@ -16,12 +16,15 @@ exec 8>/run/intervirt-prepare.lock
 flock 8
 
 # --- 1. packages ----------------------------------------------------------------------
-packages=(
-  libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base
-  nftables iproute2 iputils-ping netcat-openbsd socat
-  util-linux mount procps
-  debootstrap debian-archive-keyring xz-utils ca-certificates
-  python3-minimal
+# What every agent host needs: the Ansible role's list (one source for both), then what only
+# a developer machine or CI needs on top (the build, the tests' probes).
+packages=()
+while read -r name releases; do
+  case "$name" in ''|'#'*) continue ;; esac
+  if [ -z "$releases" ] || [[ " $releases " == *" $(debian_codename) "* ]]; then packages+=("$name"); fi
+done <"$INTERVIRT_ROLE_FILES/host-packages.txt"
+packages+=(
+  netcat-openbsd socat python3-minimal
   maven openjdk-17-jdk-headless
 )
 missing=()
@@ -57,10 +60,6 @@ set_sysctl() {
   log "$step" "sysctl $key=$want"
   changed=1
 }
-set_sysctl net.ipv4.ip_forward 1
-set_sysctl net.ipv6.conf.all.forwarding 1
-# Every container's systemd takes several inotify instances: the default 128 (per uid, and
-# all containers run as root) stops boots after about 25 containers.
 raise_sysctl() {
   local key=$1 want=$2 file=/proc/sys/${1//.//}
   [ -e "$file" ] || return 0
@@ -69,22 +68,16 @@ raise_sysctl() {
   log "$step" "sysctl $key=$want"
   changed=1
 }
-raise_sysctl fs.inotify.max_user_instances 8192
-raise_sysctl fs.inotify.max_user_watches 1048576
-# The neighbour tables are shared by all network namespaces: a full mesh of 100 containers
-# holds ~9,900 IPv4 (and as many IPv6) entries; past gc_thresh3 the kernel logs "neighbor
-# table overflow" and pings between linked containers fail for ~30 s (seen by the benchmark).
-raise_sysctl net.ipv4.neigh.default.gc_thresh2 16384
-raise_sysctl net.ipv6.neigh.default.gc_thresh2 16384
-raise_sysctl net.ipv4.neigh.default.gc_thresh3 32768
-raise_sysctl net.ipv6.neigh.default.gc_thresh3 32768
-# With br_netfilter loaded, bridged container traffic would also pass the ip/ip6/arp
-# hooks; the agent's routing rules assume it does not (libvirt recommends 0 as well).
-if [ -d /proc/sys/net/bridge ]; then
-  for t in iptables ip6tables arptables; do
-    set_sysctl "net.bridge.bridge-nf-call-$t" 0
-  done
-fi
+# The role's lists (installed there as /etc/sysctl.d files): each value at least the listed one;
+# the bridge netfilter keys exactly (they exist only while br_netfilter is loaded).
+while read -r key _ value; do
+  case "$key" in ''|'#'*) continue ;; esac
+  raise_sysctl "$key" "$value"
+done <"$INTERVIRT_ROLE_FILES/sysctl.conf"
+while read -r key _ value; do
+  case "$key" in ''|'#'*) continue ;; esac
+  set_sysctl "$key" "$value"
+done <"$INTERVIRT_ROLE_FILES/sysctl-bridge.conf"
 grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
   die "$step" "the kernel has no overlayfs (container roots are overlay mounts)"
 
