@@ -76,3 +76,25 @@ image_cached() {
   local dir; dir=$(image_path "$1")
   [ -f "$dir/image.json" ] && [ -d "$dir/rootfs" ]
 }
+
+# ensure_agent_jar STEP: (re)build target/intervirt-agent.jar when it is missing or older than
+# any pom.xml or source file. Prints where it is.
+ensure_agent_jar() {
+  local step=$1 jar=$INTERVIRT_ROOT/target/intervirt-agent.jar stale= newer start
+  if [ ! -f "$jar" ]; then
+    stale="target/intervirt-agent.jar is missing"
+  else
+    newer=$(cd "$INTERVIRT_ROOT" && find . \( -name target -o -name .git -o -name node_modules \) -prune -o \
+      -type f \( -name pom.xml -o -path '*/src/*' \) -newer "$jar" -print -quit)
+    [ -z "$newer" ] || stale="${newer#./} is newer than the jar"
+  fi
+  if [ -n "$stale" ]; then
+    log "$step" "building target/intervirt-agent.jar ($stale)"
+    start=$(now)
+    (cd "$INTERVIRT_ROOT" && mvn -B -q --no-transfer-progress -DskipTests package </dev/null) >&2 ||
+      die "$step" "mvn package failed"
+    [ -f "$jar" ] || die "$step" "mvn package did not produce target/intervirt-agent.jar"
+    log "$step" "built target/intervirt-agent.jar in $(elapsed "$start") s"
+  fi
+  printf '%s\n' "$jar"
+}

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# prepare.sh - make this machine able to run the agent and its tests. Idempotent: a run
-# that finds everything in place prints the single line "prepare: nothing to do".
+# prepare.sh - make this machine able to run the agent and its tests. Idempotent: a run that
+# finds the host in place says "host: nothing to do", then runs the smoke test.
 #   1. Debian packages (apt-get only when something is missing)
 #   2. virtlogd + libvirtd running and answering on lxc:///system (start-libvirtd.sh)
 #   3. kernel settings: forwarding on, bridge netfilter off, overlayfs present
 #   4. the default image and intervirtos/current in the image store (build-image.sh)
+#   5. the smoke test: the agent jar (built if stale) adds, starts, links, pings and removes two
+#      containers with names of its own, and prints its timing
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 step=prepare
@@ -93,7 +95,22 @@ if ! image_cached intervirtos/current; then
 fi
 
 if [ "$changed" -eq 0 ]; then
-  log "$step" "nothing to do"
+  log "$step" "host: nothing to do"
 else
-  log "$step" "done in $(elapsed "$start") s"
+  log "$step" "host done in $(elapsed "$start") s"
 fi
+
+# --- 5. smoke test --------------------------------------------------------------------
+# Through the agent's own code path, with names of its own (ivsmoke, ivsbr0, ivs<n>): two
+# containers added, started, linked, one pings the other, both removed. A host piece that is
+# missing fails here, with the agent's reason, instead of in the tests later.
+[ "${INTERVIRT_SKIP_SMOKE_TEST:-}" = 1 ] && exit 0
+jar=$(ensure_agent_jar "$step")
+smoke_log=$(mktemp /tmp/intervirt-smoke.XXXXXX.log)
+if ! java $INTERVIRT_AGENT_JAVA_OPTS -jar "$jar" --smoke-test >"$smoke_log.out" 2>"$smoke_log"; then
+  cat "$smoke_log.out" >&2
+  tail -n 30 "$smoke_log" >&2
+  die "$step" "the smoke test failed (agent log: $smoke_log)"
+fi
+log "$step" "$(cat "$smoke_log.out")"
+rm -f "$smoke_log" "$smoke_log.out"

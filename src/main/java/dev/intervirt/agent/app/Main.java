@@ -9,6 +9,14 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("--smoke-test")) {
+            // prepare's last step: the host runs containers through the agent's own code path.
+            LogSetup.configure(false);
+            java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+            String images = System.getenv("INTERVIRT_IMAGE_DIR");
+            System.exit(SmokeTest.run(images == null || images.isBlank() ? AgentConfig.defaults().imageDir() : java.nio.file.Path.of(images)));
+            return;
+        }
         AgentConfig config;
         try {
             config = ConfigParser.parse(args, System.getenv());
