@@ -6,7 +6,6 @@ import dev.intervirt.agent.support.TestAgent;
 import jakarta.json.JsonObjectBuilder;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -93,7 +92,7 @@ public final class Bench {
     }
 
     private void run(int[] sizes) throws Exception {
-        // before Incus is set up: this removes every link named ivb*, the Incus bridge too
+        // the benchmark agent's leftovers (exactly its own names; Incus cleans up its own objects)
         TestAgent.wipeHost(OWNER, PORT_PREFIX, STATE_DIR);
         IncusPeer incus = null;
         if (!Boolean.getBoolean("bench.noIncus")) {
@@ -599,7 +598,7 @@ public final class Bench {
     // ---- helpers --------------------------------------------------------------------------
 
     private AgentProcess startAgent() throws IOException {
-        int port = freePort();
+        int port = dev.intervirt.agent.support.AgentPorts.free();
         List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--state-dir", STATE_DIR.toString(),
                 "--image-dir", TestAgent.IMAGE_DIR.toString(), "--bridge", BRIDGE, "--owner-name", OWNER, "--port-prefix", PORT_PREFIX,
                 "--memory-mib", "256", "--pids-max", "512",
@@ -696,9 +695,4 @@ public final class Bench {
         System.err.println(String.format(Locale.ROOT, "bench: %s", what));
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 }

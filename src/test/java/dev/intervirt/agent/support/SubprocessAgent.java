@@ -1,7 +1,6 @@
 package dev.intervirt.agent.support;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +24,7 @@ public final class SubprocessAgent implements AutoCloseable {
 
     /** Starts the agent and waits until it listens (it reconciles before that). */
     public static SubprocessAgent start(Path log, String... extraArgs) {
-        int port = freePort();
+        int port = AgentPorts.free();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", System.getProperty("java.class.path"),
                 "dev.intervirt.agent.app.Main",
@@ -117,13 +116,6 @@ public final class SubprocessAgent implements AutoCloseable {
         kill();
     }
 
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static void sleep(long ms) {
         try {

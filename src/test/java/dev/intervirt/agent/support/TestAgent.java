@@ -3,8 +3,6 @@ package dev.intervirt.agent.support;
 import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.app.AgentServer;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -51,7 +49,7 @@ public final class TestAgent implements AutoCloseable {
 
     /** Starts an agent on the existing test state, with settings changed by {@code tweak}. */
     public static TestAgent startKeepingState(java.util.function.UnaryOperator<AgentConfig> tweak) {
-        AgentConfig c = tweak.apply(new AgentConfig(freePort(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256,
+        AgentConfig c = tweak.apply(new AgentConfig(AgentPorts.free(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256,
                 512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true, List.of(), List.of(), List.of(),
                 dev.intervirt.agent.image.ImageSettings.localOnly()));
         TestAgent agent = new TestAgent(c);
@@ -102,11 +100,4 @@ public final class TestAgent implements AutoCloseable {
         HostWipe.wipe(owner, portPrefix, stateDir);
     }
 
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
