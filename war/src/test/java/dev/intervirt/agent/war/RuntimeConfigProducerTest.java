@@ -27,7 +27,7 @@ class RuntimeConfigProducerTest {
         assertEquals("fromprop", c.ownerName());
         assertEquals(8080, c.port());
         assertEquals(Path.of("/srv/iv"), c.stateDir());
-        assertEquals(Path.of("/srv/iv/images"), c.imageDir(), "the image store follows the state directory, as in the jar");
+        assertEquals(Path.of("/var/lib/intervirt/images"), c.imageDir(), "the image store is its own setting, as in the jar");
         assertEquals(List.of("/usr/local/bin/upgrade", "--all"), c.upgradeCommand());
     }
 
