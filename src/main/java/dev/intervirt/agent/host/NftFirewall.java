@@ -158,7 +158,10 @@ public final class NftFirewall implements Firewall {
     @Override
     public boolean isInstalled() {
         for (String family : List.of("bridge", "inet")) {
-            if (!nft.run("list table " + family + " " + table + "\n").ok()) {
+            ProcessRunner.Result r = nft.run("list table " + family + " " + table + "\n");
+            // Only nft's own word that the table is not there; a listing that failed otherwise
+            // (interrupted by a concurrent change) says nothing about it.
+            if (!r.ok() && r.stderr().contains("No such file or directory")) {
                 return false;
             }
         }

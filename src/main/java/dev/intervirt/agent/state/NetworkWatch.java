@@ -21,6 +21,7 @@ public class NetworkWatch {
     private static final Logger LOG = Logger.getLogger(NetworkWatch.class.getName());
     static final int PERIOD_SECONDS = 2;
     static final int DEEP_EVERY = 5;
+    private static final long CONFIRM_MILLIS = 300;
 
     @Inject
     Reconciler reconciler;
@@ -61,11 +62,18 @@ public class NetworkWatch {
 
     /** One look, and a repair if needed. Returns whether a repair ran. */
     public boolean checkOnce(boolean deep) throws InterruptedException {
-        if (reconciler.networkIntact(deep)) {
+        String damage = reconciler.networkDamage(deep);
+        if (damage == null) {
             return false;
         }
-        LOG.warning("the agent's network was changed underneath (bridge, libvirt network, ports"
-                + (deep ? ", tables or host routes" : "") + "); repairing it");
+        // Looked at again before acting: a listing can fail while other tools change the kernel's
+        // tables, and a repair is not for free (it replaces every element in one transaction).
+        Thread.sleep(CONFIRM_MILLIS);
+        damage = reconciler.networkDamage(deep);
+        if (damage == null) {
+            return false;
+        }
+        LOG.warning("the agent's network was changed underneath (" + damage + "); repairing it");
         try {
             dispatcher.runExclusive(reconciler::repairNetwork).get();
         } catch (java.util.concurrent.ExecutionException e) {

@@ -116,30 +116,35 @@ public class Reconciler {
     }
 
     /**
-     * Whether the host still has the agent's network as stored. {@code deep}: also the tables
-     * and host routes (each a look at the kernel that costs more than the sysfs reads).
+     * What of the agent's network the host no longer has as stored, or null when nothing is
+     * missing. {@code deep}: also the tables and host routes (each a look at the kernel that
+     * costs more than the sysfs reads).
      */
-    public boolean networkIntact(boolean deep) {
+    public String networkDamage(boolean deep) {
         if (!hypervisor.networkIntact()) {
-            return false;
+            return "its bridge or libvirt network is gone";
         }
         List<String> ports = topology.containers().stream().map(ContainerRecord::port).toList();
-        if (!bridgePorts.unplugged(ports).isEmpty()) {
-            return false;
+        List<String> unplugged = bridgePorts.unplugged(ports);
+        if (!unplugged.isEmpty()) {
+            return "ports " + unplugged + " are not on the bridge";
         }
         if (!deep) {
-            return true;
+            return null;
         }
         if (!firewall.isInstalled()) {
-            return false;
+            return "its nftables tables are gone";
         }
         Set<InetAddress> present = routes.existing();
+        List<String> missing = new java.util.ArrayList<>();
         for (ContainerRecord c : topology.containers()) {
-            if (!present.contains(c.ipv4()) || !present.contains(c.ipv6())) {
-                return false;
+            for (InetAddress a : List.of(c.ipv4(), c.ipv6())) {
+                if (!present.contains(a)) {
+                    missing.add(a.getHostAddress());
+                }
             }
         }
-        return true;
+        return missing.isEmpty() ? null : "host routes to " + missing + " are gone";
     }
 
     private void removeOrphans(Set<String> known) {
