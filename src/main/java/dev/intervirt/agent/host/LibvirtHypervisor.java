@@ -77,6 +77,7 @@ public class LibvirtHypervisor implements Hypervisor {
      * starts the watchdog that reopens it after a libvirtd restart without waiting for a request
      * (events come only through an open connection).
      */
+    @Override
     public synchronized void connect() {
         connection();
         if (watchdog == null) {
@@ -192,6 +193,7 @@ public class LibvirtHypervisor implements Hypervisor {
     }
 
     /** Stops delivering events to this instance's listeners (libvirt may still call in). */
+    @Override
     public void close() {
         closed = true;
         startedListeners.clear();
