@@ -1,9 +1,7 @@
 package dev.intervirt.agent.app;
 
 import dev.intervirt.agent.endpoint.ContainerManagementEndpoint;
-import dev.intervirt.agent.host.LibvirtHypervisor;
 import dev.intervirt.agent.protocol.AgentException;
-import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.state.Reconciler;
 import jakarta.websocket.DeploymentException;
 import org.glassfish.tyrus.server.Server;
@@ -17,8 +15,9 @@ import java.util.Map;
 import java.util.logging.Logger;
 
 /**
- * Starts the agent: Weld first (Tyrus asks CDI for the endpoint), then libvirt and the host
- * state, then the WebSocket server. Each failure that makes a start pointless is one clear line.
+ * The standalone jar's container: Weld SE (whose start runs {@link AgentLifecycle}: libvirt, the
+ * host state, the network watch), then the Tyrus WebSocket server (it asks CDI for the endpoint).
+ * Each failure that makes a start pointless is one clear line.
  */
 public final class AgentServer {
 
@@ -36,6 +35,19 @@ public final class AgentServer {
             HostProducers.class,
             dev.intervirt.agent.endpoint.ContainerManagementEndpoint.class,
             dev.intervirt.agent.dispatch.RequestDispatcher.class,
+            // One handler per request type (the dispatcher refuses to start without all of them).
+            dev.intervirt.agent.dispatch.handler.AddContainerHandler.class,
+            dev.intervirt.agent.dispatch.handler.StartContainerHandler.class,
+            dev.intervirt.agent.dispatch.handler.StopContainerHandler.class,
+            dev.intervirt.agent.dispatch.handler.RemoveContainerHandler.class,
+            dev.intervirt.agent.dispatch.handler.SetIpv4Handler.class,
+            dev.intervirt.agent.dispatch.handler.SetIpv6Handler.class,
+            dev.intervirt.agent.dispatch.handler.ConnectHandler.class,
+            dev.intervirt.agent.dispatch.handler.DisconnectHandler.class,
+            dev.intervirt.agent.dispatch.handler.SetInternetAccessHandler.class,
+            dev.intervirt.agent.dispatch.handler.AddPortForwardingHandler.class,
+            dev.intervirt.agent.dispatch.handler.RemovePortForwardingHandler.class,
+            dev.intervirt.agent.dispatch.handler.GuestCommandHandler.class,
             dev.intervirt.agent.container.ContainerService.class,
             dev.intervirt.agent.container.InitPids.class,
             dev.intervirt.agent.container.RestartWatcher.class,
@@ -43,6 +55,7 @@ public final class AgentServer {
             dev.intervirt.agent.guest.GuestService.class,
             Reconciler.class,
             dev.intervirt.agent.state.NetworkWatch.class,
+            AgentLifecycle.class,
     };
 
     /** How long a builder gets to clean up (unmount, remove its temporary tree) after SIGTERM. */
@@ -59,30 +72,29 @@ public final class AgentServer {
 
     public void start() throws StartupException {
         long t0 = System.nanoTime();
-        if (!isRoot()) {
+        if (!AgentLifecycle.isRoot()) {
             throw new StartupException("must run as root (it manages containers, mounts and nftables).", null);
         }
         if (!portFree(config.port())) {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
         AgentRuntime.configure(config);
-        // Before anything touches the host: a killed predecessor's nft or ip may still be running.
-        dev.intervirt.agent.host.HelperProcesses.killOrphans();
         // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans
-        // miss classes when a package is split over several class path entries).
-        weld = new Weld("intervirt-agent").disableDiscovery().addBeanClasses(BEAN_CLASSES)
-                .property("org.jboss.weld.construction.relaxed", true)
-                // Our own hook stops the agent in order (helpers first); Weld's would shut CDI down
-                // beside it, and the stop could then reach none of the beans.
-                .property(Weld.SHUTDOWN_HOOK_SYSTEM_PROPERTY, false)
-                .initialize();
+        // miss classes when a package is split over several class path entries). Their start is
+        // AgentLifecycle's, on the container's own @Initialized event.
         try {
-            ((LibvirtHypervisor) weld.select(dev.intervirt.agent.host.Hypervisor.class).get()).connect();
-            weld.select(dev.intervirt.agent.container.RestartWatcher.class).get().watch();
-            weld.select(Reconciler.class).get().reconcile();
-            weld.select(dev.intervirt.agent.state.NetworkWatch.class).get().start();
-        } catch (AgentException e) {
-            throw new StartupException(e.getMessage(), e);
+            weld = new Weld("intervirt-agent").disableDiscovery().addBeanClasses(BEAN_CLASSES)
+                    .property("org.jboss.weld.construction.relaxed", true)
+                    // Our own hook stops the agent in order (helpers first); Weld's would shut CDI
+                    // down beside it, and the stop could then reach none of the beans.
+                    .property(Weld.SHUTDOWN_HOOK_SYSTEM_PROPERTY, false)
+                    .initialize();
+        } catch (RuntimeException e) {
+            AgentException reason = agentCause(e);
+            if (reason == null) {
+                throw e;
+            }
+            throw new StartupException(reason.getMessage(), reason);
         }
         Map<String, Object> props = new HashMap<>();
         // Tyrus's read buffer holds the unparsed rest of one frame plus what one socket read brings
@@ -99,8 +111,16 @@ public final class AgentServer {
         port = config.port();
         LOG.info(String.format("listening on ws://0.0.0.0:%d/containerManagement (started in %d ms)", port,
                 (System.nanoTime() - t0) / 1_000_000));
-        // In the background: requests for an image still on its way are answered at once (code 6).
-        weld.select(ImageStore.class).get().prefetch(config.images().prefetch());
+    }
+
+    /** The agent's own reason inside whatever the CDI container wrapped it in. */
+    private static AgentException agentCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof AgentException a) {
+                return a;
+            }
+        }
+        return null;
     }
 
     /** Two messages and a socket read of up to 1 MiB. */
@@ -112,32 +132,16 @@ public final class AgentServer {
         return port;
     }
 
+    /** Stops listening, then the container: AgentLifecycle's stop runs on its @BeforeDestroyed event. */
     public void stop() {
-        if (weld != null && weld.isRunning()) {
-            weld.select(dev.intervirt.agent.state.NetworkWatch.class).get().stop();
-            weld.select(ImageStore.class).get().close();
-        }
-        // Nothing the agent started may outlive it: builders, downloads' unpacking, host tools.
-        int ended = dev.intervirt.agent.host.ProcessRunner.endAll(HELPER_GRACE);
-        if (ended > 0) {
-            LOG.info("ended " + ended + " helper process(es) at stop");
-        }
         if (server != null) {
             server.stop();
             server = null;
         }
         if (weld != null && weld.isRunning()) {
-            weld.select(dev.intervirt.agent.host.Firewall.class).get().close();
-            if (weld.select(dev.intervirt.agent.host.Hypervisor.class).get() instanceof LibvirtHypervisor libvirt) {
-                libvirt.close();
-            }
             weld.shutdown();
         }
         weld = null;
-    }
-
-    private static boolean isRoot() {
-        return "root".equals(System.getProperty("user.name")) || new com.sun.security.auth.module.UnixSystem().getUid() == 0;
     }
 
     private static boolean portFree(int port) {

@@ -1,17 +1,14 @@
 package dev.intervirt.agent.dispatch;
 
-import dev.intervirt.agent.container.ContainerService;
-import dev.intervirt.agent.guest.GuestService;
 import dev.intervirt.agent.host.CommandFailedException;
-import dev.intervirt.agent.network.NetworkService;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.protocol.Reply;
 import dev.intervirt.agent.protocol.Request;
-import dev.intervirt.agent.protocol.Request.*;
 import dev.intervirt.agent.protocol.Text;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 
 import java.util.ArrayList;
@@ -25,20 +22,18 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Routes each request to its service on an ordered lane (one per container; guest-wide
- * commands wait for everything before them), turns the outcome into replies, and logs one
- * line per request: type, id, outcome, time.
+ * Runs each request through its {@link RequestHandler} on the lanes the handler names (one per
+ * container; guest-wide commands wait for everything before them), turns failures into error
+ * replies (the one place where exceptions become protocol codes), and logs one line per
+ * request: type, id, outcome, time.
  */
 @ApplicationScoped
 public class RequestDispatcher {
 
     private static final Logger LOG = Logger.getLogger(RequestDispatcher.class.getName());
-    private static final String FORWARD_KEY = "forward:";
     private static final int POOL_THREADS = 64;
 
-    private ContainerService containers;
-    private NetworkService network;
-    private GuestService guest;
+    private HandlerRegistry handlers;
     private ExecutorService pool;
     private KeyedSerialExecutor lanes;
 
@@ -47,10 +42,13 @@ public class RequestDispatcher {
     }
 
     @Inject
-    public RequestDispatcher(ContainerService containers, NetworkService network, GuestService guest) {
-        this.containers = containers;
-        this.network = network;
-        this.guest = guest;
+    public RequestDispatcher(Instance<RequestHandler<?>> handlers) {
+        this(new HandlerRegistry(handlers));
+    }
+
+    /** With handlers given directly (tests). */
+    public RequestDispatcher(HandlerRegistry handlers) {
+        this.handlers = handlers;
         AtomicInteger n = new AtomicInteger();
         // Lanes bound the parallelism to the number of busy containers; beyond the pool's
         // threads requests queue (never rejected, so every request gets its reply).
@@ -70,15 +68,16 @@ public class RequestDispatcher {
         pool.shutdown();
     }
 
-    /** Version is answered at once; everything else runs on its lane. */
+    /** Each request runs on the lanes its handler names; an immediate one (version) at once. */
     public void dispatch(Request request, Replier replier) {
-        if (request instanceof GuestCommand g && g.command() == Command.VERSION) {
+        RequestHandler<Request> handler = handlers.of(request);
+        if (handler.immediate(request)) {
             long t0 = System.nanoTime();
-            replier.send(Reply.version(request.uuid(), guest.version()));
+            replier.send(handler.handle(request, Progress.NONE, new ArrayList<>(0)));
             log(request, "ok", t0);
             return;
         }
-        lanes.submit(keysOf(request), () -> execute(request, replier));
+        lanes.submit(handler.lanes(request), () -> execute(handler, request, replier));
     }
 
     /** Runs internal work (not a request) on a container's lane, in order with its requests. */
@@ -97,14 +96,14 @@ public class RequestDispatcher {
         return lanes.submit(List.of(KeyedSerialExecutor.ALL), task);
     }
 
-    private void execute(Request request, Replier replier) {
+    private void execute(RequestHandler<Request> handler, Request request, Replier replier) {
         long t0 = System.nanoTime();
         ProgressStream progress = new ProgressStream(request.uuid(), replier);
         List<Runnable> afterReply = new ArrayList<>(1);
         try (progress) {
-            String note = handle(request, progress, afterReply);
+            Reply reply = handler.handle(request, progress, afterReply);
             progress.close();
-            replier.send(note == null ? Reply.done(request.uuid()) : Reply.doneWithNote(request.uuid(), note));
+            replier.send(reply);
             log(request, "ok", t0);
             for (Runnable action : afterReply) {
                 // The power command: only once the reply is out, on its own thread.
@@ -125,55 +124,6 @@ public class RequestDispatcher {
             replier.send(Reply.error(request.uuid(), ErrorCode.GENERIC, "Internal error: " + e));
             log(request, "error 1: " + e, t0);
         }
-    }
-
-    /** Runs the request; returns a note for the success message, or null. */
-    private String handle(Request request, Progress progress, List<Runnable> afterReply) {
-        if (request instanceof AddContainer r) {
-            return containers.add(r);
-        } else if (request instanceof StartContainer r) {
-            containers.start(r.id());
-        } else if (request instanceof StopContainer r) {
-            containers.stop(r.id());
-        } else if (request instanceof RemoveContainer r) {
-            containers.remove(r.id(), progress);
-        } else if (request instanceof SetIpv4 r) {
-            network.setIpv4(r.id(), r.address());
-        } else if (request instanceof SetIpv6 r) {
-            network.setIpv6(r.id(), r.address());
-        } else if (request instanceof Connect r) {
-            network.connect(r.id1(), r.id2());
-        } else if (request instanceof Disconnect r) {
-            network.disconnect(r.id1(), r.id2());
-        } else if (request instanceof SetInternetAccess r) {
-            network.setInternet(r.id(), r.enabled());
-        } else if (request instanceof AddPortForwarding r) {
-            network.addForward(r.id(), r.internalPort(), r.externalPort(), r.protocol());
-        } else if (request instanceof RemovePortForwarding r) {
-            network.removeForward(r.externalPort(), r.protocol());
-        } else if (request instanceof GuestCommand g && g.command() == Command.WIPE) {
-            guest.wipe(progress);
-        } else if (request instanceof GuestCommand g && g.command() == Command.UPDATE) {
-            guest.update(progress);
-        } else if (request instanceof GuestCommand g && g.command() == Command.SHUTDOWN) {
-            afterReply.add(guest.powerOff(GuestService.Power.SHUTDOWN));
-        } else if (request instanceof GuestCommand g && g.command() == Command.REBOOT) {
-            afterReply.add(guest.powerOff(GuestService.Power.REBOOT));
-        }
-        return null;
-    }
-
-    static List<String> keysOf(Request request) {
-        if (request instanceof GuestCommand) {
-            return List.of(KeyedSerialExecutor.ALL);
-        }
-        List<String> keys = new ArrayList<>(request.containerIds());
-        if (request instanceof AddPortForwarding f) {
-            keys.add(FORWARD_KEY + f.protocol().wireName() + "/" + f.externalPort());
-        } else if (request instanceof RemovePortForwarding f) {
-            keys.add(FORWARD_KEY + f.protocol().wireName() + "/" + f.externalPort());
-        }
-        return keys;
     }
 
     private static void log(Request request, String outcome, long t0) {

@@ -51,6 +51,8 @@ public final class DomainXml {
             w.writeStartElement("iv", "container", METADATA_NS);
             w.writeNamespace("iv", METADATA_NS);
             w.writeAttribute("id", spec.containerId());
+            // The owner label: an agent adopts, reconciles or removes only domains that carry its own.
+            w.writeAttribute("owner", network);
             w.writeEndElement();
             w.writeEndElement();
             w.writeStartElement("memory");

@@ -14,6 +14,14 @@ public interface Hypervisor {
                       long memoryMiB) {
     }
 
+    /** Opens the connection now (a start without the runtime fails fast), and keeps it open. */
+    default void connect() {
+    }
+
+    /** Stops delivering events; the containers keep running. */
+    default void close() {
+    }
+
     /** The name of the domain of a container (the agent's prefix and the id). */
     String domainName(String containerId);
 

@@ -77,6 +77,7 @@ public class LibvirtHypervisor implements Hypervisor {
      * starts the watchdog that reopens it after a libvirtd restart without waiting for a request
      * (events come only through an open connection).
      */
+    @Override
     public synchronized void connect() {
         connection();
         if (watchdog == null) {
@@ -192,6 +193,7 @@ public class LibvirtHypervisor implements Hypervisor {
     }
 
     /** Stops delivering events to this instance's listeners (libvirt may still call in). */
+    @Override
     public void close() {
         closed = true;
         startedListeners.clear();
@@ -468,12 +470,35 @@ public class LibvirtHypervisor implements Hypervisor {
             Set<String> names = new HashSet<>();
             for (Domain d : connection().listAllDomains(0)) {
                 String n = d.getName();
-                if (n.startsWith(domainPrefix)) {
+                if (n.startsWith(domainPrefix) && carriesOwnLabel(d, n)) {
                     names.add(n);
                 }
             }
             return names;
         });
+    }
+
+    /**
+     * Whether the domain carries this agent's label: its metadata element with our owner (the
+     * network's name) and the id its name says. Domains made before the label existed carry the
+     * element without an owner and are adopted by name. A domain that merely shares the prefix
+     * (made by hand, or by another tool) is never touched.
+     */
+    private boolean carriesOwnLabel(Domain d, String name) throws LibvirtException {
+        String xml;
+        try {
+            xml = d.getMetadata(org.libvirt.Domain.MetadataType.ELEMENT, DomainXml.METADATA_NS, 0);
+        } catch (LibvirtException e) {
+            if (code(e) == ErrorNumber.VIR_ERR_NO_DOMAIN_METADATA) {
+                return false;
+            }
+            throw e;
+        }
+        String id = containerIdOf(name);
+        boolean ownId = xml.contains("id=\"" + id + "\"");
+        boolean ownOwner = xml.contains("owner=\"" + network + "\"");
+        boolean legacy = !xml.contains("owner=");
+        return ownId && (ownOwner || legacy);
     }
 
     private Domain lookup(String name) throws LibvirtException {

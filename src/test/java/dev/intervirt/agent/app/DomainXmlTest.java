@@ -90,6 +90,7 @@ class DomainXmlTest {
         assertEquals(1, marks.getLength());
         Element mark = (Element) marks.item(0);
         assertEquals("computer-93281", mark.getAttribute("id"));
+        assertEquals("intervirt", mark.getAttribute("owner"), "the owner label: only this agent adopts the domain");
         assertEquals("https://intervirt.dev/agent/1", mark.getNamespaceURI());
         assertNotNull(mark.getPrefix(), "libvirt wants a prefixed metadata element");
     }

@@ -48,6 +48,8 @@ class EndpointCdiTest {
         return ShrinkWrap.create(JavaArchive.class)
                 .addPackages(true, "dev.intervirt.agent")
                 .deleteClass(HostProducers.class)
+                // The lifecycle drives the real host (libvirt, helpers, image prefetch): not here.
+                .deleteClass(dev.intervirt.agent.app.AgentLifecycle.class)
                 .addAsManifestResource(EmptyAsset.INSTANCE, "beans.xml");
     }
 
