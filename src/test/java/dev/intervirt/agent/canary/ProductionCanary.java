@@ -25,7 +25,7 @@ import static dev.intervirt.agent.support.AgentClient.request;
  * agent never had to repair its network (it heals itself, which would hide damage) — then removes
  * what {@code start} made. {@code ./intervirt test} runs both around its suite.
  *
- * <p>Its addresses (198.51.100.0/24, fd00:c4a::/64) are used by no test: two agents on one host
+ * <p>Its addresses (100.127.254.0/24, fd00:c4a::/64) are used by no test: two agents on one host
  * share the main routing table, so containers of two agents must not share an address.
  */
 public final class ProductionCanary {
@@ -35,7 +35,7 @@ public final class ProductionCanary {
     private static final Path LOG = Path.of("target/canary-agent.log");
     private static final String A = "canary-a";
     private static final String B = "canary-b";
-    private static final String B4 = "198.51.100.11";
+    private static final String B4 = "100.127.254.11";
     private static final int INTERNAL = 7401;
     private static final int EXTERNAL = 17401;
 
@@ -80,7 +80,7 @@ public final class ProductionCanary {
             Thread.sleep(100);
         }
         try (AgentClient c = AgentClient.connect(PORT)) {
-            ok(c.call(request("AddContainer").add("id", A).add("ipv4", "198.51.100.10").add("ipv6", "fd00:c4a::10")
+            ok(c.call(request("AddContainer").add("id", A).add("ipv4", "100.127.254.10").add("ipv6", "fd00:c4a::10")
                     .add("mac", "02:00:00:77:00:01").add("internet", false).add("image", "debian/13")));
             ok(c.call(request("AddContainer").add("id", B).add("ipv4", B4).add("ipv6", "fd00:c4a::11")
                     .add("mac", "02:00:00:77:00:02").add("internet", false).add("image", "debian/13")));
