@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# build-intervirtos.sh - the image "intervirtos/current": the default debian/trixie image
-# (debootstrap from INTERVIRT_DEBIAN_MIRROR) plus the tools of the Intervirt lab computer:
-# openssh-server with root login and an EMPTY password (the client's shell expects it),
-# ca-certificates, curl, sudo, iproute2, ping, arping, dnsutils, tcpdump, traceroute,
-# telnet, docker.io (+ docker-cli, its client since trixie), docker-compose; ssh and docker
-# enabled. Derived from the cached
-# default image (no second debootstrap); cached like any image; built in a temporary
+# build-intervirtos.sh - the image "intervirtos/current" as the client's recipe
+# (incus/intervirt-os.yaml) defines it: the default debian/trixie image (debootstrap from
+# INTERVIRT_DEBIAN_MIRROR) plus the client's package list (ca-certificates, curl,
+# openssh-server, sudo, systemd, inetutils-telnet, inetutils-ping, arping, dnsutils, tcpdump,
+# traceroute, docker.io, docker-compose; and iproute2 and docker-cli, which the recipe gets
+# through recommends), its files /etc/docker/daemon.json and
+# /etc/ssh/sshd_config.d/incus.conf (root logs in with an EMPTY password), ssh and docker
+# enabled. image.json says "docker": true (the agent grants such computers what Docker
+# needs) and "recipe": INTERVIRTOS_RECIPE; a cached image of an older recipe is rebuilt.
+# Derived from the cached default image (no second debootstrap); built in a temporary
 # sibling directory and renamed into place only when complete (atomic).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,7 +17,7 @@ need_root "$step"
 name=intervirtos/current
 base=$(image_path "$INTERVIRT_DEFAULT_IMAGE")
 dest=$(image_path "$name")
-if image_cached "$name"; then
+if intervirtos_current "$dest"; then
   log "$step" "$name is already built at $dest"
   exit 0
 fi
@@ -23,7 +26,7 @@ parent=$(dirname "$dest")
 mkdir -p "$parent"
 exec 9>"$parent/.current.lock"
 flock -n 9 || { log "$step" "waiting for another build of $name"; flock 9; }
-if image_cached "$name"; then
+if intervirtos_current "$dest"; then
   log "$step" "$name was built meanwhile at $dest"
   exit 0
 fi
@@ -33,10 +36,22 @@ for stale in "$parent/.current.build."*; do
   umount -l "$stale/rootfs/proc" "$stale/rootfs/etc/resolv.conf" 2>/dev/null || true
   rm -rf --one-file-system "$stale"
 done
-[ -e "$dest" ] && { log "$step" "removing incomplete $dest"; rm -rf --one-file-system "$dest"; }
+# Builds of an older recipe, moved aside while containers used them: mount options name
+# the path at mount time ($dest), so they are kept while any overlay uses $dest.
+image_in_use "$dest" || for old in "$parent/.current.old."*; do
+  [ -e "$old" ] || continue
+  log "$step" "removing replaced build $old"
+  rm -rf --one-file-system "$old"
+done
+if [ -e "$dest" ] && ! image_cached "$name"; then
+  log "$step" "removing incomplete $dest"
+  rm -rf --one-file-system "$dest"
+fi
 
-packages=(openssh-server ca-certificates curl sudo iproute2 iputils-ping arping dnsutils
-  tcpdump traceroute telnet docker.io docker-cli docker-compose)
+# The client's list; iproute2 and docker-cli come with it through recommends, which this
+# build leaves out (--no-install-recommends keeps apparmor, git, needrestart … away).
+packages=(ca-certificates curl openssh-server sudo systemd inetutils-telnet inetutils-ping
+  arping dnsutils tcpdump traceroute docker.io docker-compose iproute2 docker-cli)
 tmp=$(mktemp -d "$parent/.current.build.XXXXXX")
 chmod 755 "$tmp"
 r=$tmp/rootfs
@@ -65,11 +80,15 @@ rm -f "$r/usr/sbin/policy-rc.d"
 # --- ssh: root with an empty password -------------------------------------------------
 chroot "$r" passwd -q -d root
 mkdir -p "$r/etc/ssh/sshd_config.d"
-cat >"$r/etc/ssh/sshd_config.d/intervirt.conf" <<'CONF'
-# Intervirt lab computer: root logs in with an empty password (the client's shell expects it).
+# The client's file, as its recipe writes it.
+cat >"$r/etc/ssh/sshd_config.d/incus.conf" <<'CONF'
 PermitRootLogin yes
-PermitEmptyPasswords yes
 PasswordAuthentication yes
+PermitEmptyPasswords yes
+CONF
+cat >"$r/etc/ssh/sshd_config.d/intervirt.conf" <<'CONF'
+# Intervirt lab computer, besides the client's incus.conf: no reverse lookups (computers
+# often have no DNS), keyboard-interactive as well as password for the empty password.
 KbdInteractiveAuthentication yes
 UseDNS no
 CONF
@@ -86,6 +105,14 @@ ExecStartPre=
 ExecStartPre=/usr/bin/ssh-keygen -A
 ExecStartPre=/usr/sbin/sshd -t
 CONF
+# --- docker: the client's daemon.json ------------------------------------------------------
+mkdir -p "$r/etc/docker"
+cat >"$r/etc/docker/daemon.json" <<'JSON'
+{
+  "ipv6": true,
+  "fixed-cidr-v6": "2001:db8:1::/64"
+}
+JSON
 chroot "$r" systemctl enable ssh.service docker.service containerd.service >/dev/null 2>&1 ||
   die "$step" "systemctl enable ssh docker failed"
 [ -L "$r/etc/systemd/system/multi-user.target.wants/ssh.service" ] || die "$step" "ssh.service is not enabled"
@@ -103,6 +130,8 @@ cat >"$tmp/image.json" <<JSON
   "distribution": "intervirtos",
   "release": "current",
   "base": "$INTERVIRT_DEFAULT_IMAGE",
+  "recipe": $INTERVIRTOS_RECIPE,
+  "docker": true,
   "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "mirror": "$INTERVIRT_DEBIAN_MIRROR",
   "packages": $pkgjson,
@@ -111,6 +140,18 @@ cat >"$tmp/image.json" <<JSON
 }
 JSON
 rm -f "$tmp/apt.log"
+if [ -e "$dest" ]; then
+  # An image of an older recipe: move it aside (a running container's overlay may still
+  # use it as its lower layer; it is removed by a later build once nothing uses it).
+  log "$step" "replacing $dest (recipe $(image_recipe "$dest") < $INTERVIRTOS_RECIPE)"
+  old=$(mktemp -d "$parent/.current.old.XXXXXX")
+  if image_in_use "$dest"; then
+    mv -T "$dest" "$old"
+  else
+    mv -T "$dest" "$old"
+    rm -rf --one-file-system "$old"
+  fi
+fi
 mv -T "$tmp" "$dest"
 trap - EXIT
 log "$step" "built $name at $dest in $(elapsed "$start") s ($((size / 1024 / 1024)) MiB)"

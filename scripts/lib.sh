@@ -98,3 +98,25 @@ ensure_agent_jar() {
   fi
   printf '%s\n' "$jar"
 }
+
+# The recipe of intervirtos/current (scripts/build-intervirtos.sh); raise it when the image
+# must change on machines that cached an older build (prepare then rebuilds it).
+#   1: the first build;  2: the client's daemon.json, incus.conf and package list, "docker": true
+INTERVIRTOS_RECIPE=2
+
+# image_recipe DIR -> the "recipe" number in DIR/image.json (0 when there is none).
+image_recipe() {
+  sed -n 's/^ *"recipe": *\([0-9][0-9]*\).*/\1/p' "$1/image.json" 2>/dev/null | head -n 1 | grep . || echo 0
+}
+
+# True when DIR holds a complete intervirtos build of the current recipe.
+intervirtos_current() {
+  [ -f "$1/image.json" ] && [ -d "$1/rootfs" ] && [ -f "$1/rootfs/etc/docker/daemon.json" ] &&
+    [ "$(image_recipe "$1")" -ge "$INTERVIRTOS_RECIPE" ]
+}
+
+# True when an overlay mount (a running container) uses DIR/rootfs as its lower layer.
+image_in_use() {
+  awk -v d="lowerdir=$1/rootfs" '/ - overlay / { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == d) f = 1 }
+    END { exit !f }' /proc/self/mountinfo
+}

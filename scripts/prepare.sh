@@ -27,6 +27,7 @@ while read -r name releases; do
 done <"$INTERVIRT_ROLE_FILES/host-packages.txt"
 packages+=(
   netcat-openbsd socat python3-minimal
+  busybox-static  # the tests' offline Docker image (a static busybox: httpd, sh)
   maven openjdk-17-jdk-headless
 )
 missing=()
@@ -89,7 +90,8 @@ if ! image_cached "$INTERVIRT_DEFAULT_IMAGE"; then
   changed=1
 fi
 # The client's own lab image (ssh with an empty root password, docker); the tests use it.
-if ! image_cached intervirtos/current; then
+# Rebuilt when the cached one is of an older recipe (e.g. lacks the client's daemon.json).
+if ! intervirtos_current "$(image_path intervirtos/current)"; then
   "$INTERVIRT_ROOT/scripts/build-image.sh" intervirtos/current
   changed=1
 fi
