@@ -17,6 +17,8 @@ import dev.intervirt.agent.state.Topology;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.logging.Logger;
@@ -63,7 +65,7 @@ public class ContainerService {
         if (topology.find(request.id()).isPresent()) {
             throw AgentException.alreadyDone("Container " + request.id() + " already exists.");
         }
-        images.resolve(request.image());
+        Path image = images.resolve(request.image());
         ContainerRecord c;
         StepTimer steps = new StepTimer("add " + request.id());
         try (Undo undo = new Undo()) {
@@ -75,7 +77,7 @@ public class ContainerService {
             undo.push(() -> rootfs.delete(c.id()));
             steps.lap("dirs");
             String domain = hypervisor.domainName(c.id());
-            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+            hypervisor.define(spec(c, root, image));
             undo.push(() -> hypervisor.undefine(domain));
             steps.lap("define");
             network.attach(c);
@@ -104,6 +106,7 @@ public class ContainerService {
             rootfs.mount(id, image);
             undo.push(() -> rootfs.unmount(id));
             steps.lap("mount");
+            redefineIfDocker(c);
             NetworkGuards.install(rootfs.rootOf(id));
             steps.lap("guards");
             int pid = hypervisor.start(domain);
@@ -182,11 +185,12 @@ public class ContainerService {
         String domain = hypervisor.domainName(c.id());
         if (!hypervisor.exists(domain)) {
             Path root = rootfs.create(c.id());
-            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+            hypervisor.define(spec(c, root, images.rootfsPath(c.image())));
         }
         boolean running = hypervisor.isRunning(domain);
         if (c.running() && !running) {
             rootfs.mount(c.id(), images.resolve(c.image()));
+            redefineIfDocker(c);
             NetworkGuards.install(rootfs.rootOf(c.id()));
             int pid = hypervisor.start(domain);
             pids.started(c.id(), pid);
@@ -232,6 +236,34 @@ public class ContainerService {
         pids.started(id, pid);
         pidLimits.apply(domain, pid);
         network.configureStarted(c, pid);
+    }
+
+    /**
+     * The domain of a container whose root {@code root} is: a computer whose root has Docker
+     * (the image's, or one a learner installed) gets what Docker needs and its own
+     * {@code /var/lib/docker} directory beside its overlay (see {@link dev.intervirt.agent.host.DomainXml}).
+     */
+    private DomainSpec spec(ContainerRecord c, Path mountPoint, Path root) {
+        Path dockerData = hasDocker(root) ? rootfs.dockerDataOf(c.id()) : null;
+        return new DomainSpec(hypervisor.domainName(c.id()), c.id(), mountPoint, c.mac(), c.port(), config.memoryMiB(),
+                dockerData);
+    }
+
+    /**
+     * Before each start of a computer that has Docker (its mounted root): the definition is
+     * written again, so a domain defined before Docker was installed, or by an older agent,
+     * starts with what Docker needs. Other computers keep their definition untouched.
+     */
+    private void redefineIfDocker(ContainerRecord c) {
+        Path root = rootfs.rootOf(c.id());
+        if (hasDocker(root)) {
+            hypervisor.define(spec(c, root, root));
+        }
+    }
+
+    static boolean hasDocker(Path root) {
+        return Files.exists(root.resolve("usr/sbin/dockerd"), LinkOption.NOFOLLOW_LINKS)
+                || Files.exists(root.resolve("usr/bin/dockerd"), LinkOption.NOFOLLOW_LINKS);
     }
 
     private static void sleepQuietly(long ms) {

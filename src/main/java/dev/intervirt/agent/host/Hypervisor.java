@@ -9,9 +9,21 @@ import java.util.Set;
 /** The container runtime: libvirt LXC domains on the agent's virtual network. */
 public interface Hypervisor {
 
-    /** What a container's domain is made of. */
+    /**
+     * What a container's domain is made of. {@code dockerData} is set for a computer whose root
+     * has Docker: the host directory mounted at its {@code /var/lib/docker}, and the domain gets
+     * what Docker needs (see {@link DomainXml}); null for every other computer.
+     */
     record DomainSpec(String name, String containerId, Path rootfs, MacAddress mac, String hostPort,
-                      long memoryMiB) {
+                      long memoryMiB, Path dockerData) {
+
+        public DomainSpec(String name, String containerId, Path rootfs, MacAddress mac, String hostPort, long memoryMiB) {
+            this(name, containerId, rootfs, mac, hostPort, memoryMiB, null);
+        }
+
+        public boolean docker() {
+            return dockerData != null;
+        }
     }
 
     /** Opens the connection now (a start without the runtime fails fast), and keeps it open. */

@@ -283,7 +283,12 @@ public class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public void define(DomainSpec spec) {
-        call("define " + spec.name(), () -> connection().domainDefineXML(DomainXml.domain(spec, network)));
+        call("define " + spec.name(), () -> {
+            // A domain that exists keeps its uuid (libvirt refuses a definition with another one).
+            Domain existing = lookup(spec.name());
+            String uuid = existing == null ? null : existing.getUUIDString();
+            return connection().domainDefineXML(DomainXml.domain(spec, network, uuid));
+        });
     }
 
     @Override

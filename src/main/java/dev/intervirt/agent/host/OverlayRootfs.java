@@ -37,6 +37,21 @@ public class OverlayRootfs {
         return dirOf(id).resolve("rootfs");
     }
 
+    /**
+     * The container's Docker directory (mounted at its /var/lib/docker), made if missing: on the
+     * guest's filesystem, beside the overlay, so that Docker's overlay2 driver works; removed
+     * with the container's other files.
+     */
+    public Path dockerDataOf(String id) {
+        Path dir = dirOf(id).resolve("docker");
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new AgentException(ErrorCode.GUEST, "Cannot create the Docker directory of container " + id + ": " + e.getMessage(), e);
+        }
+        return dir;
+    }
+
     /** Creates the container's directories (nothing is mounted yet). */
     public Path create(String id) {
         Path dir = dirOf(id);

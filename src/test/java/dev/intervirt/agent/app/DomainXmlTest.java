@@ -104,6 +104,36 @@ class DomainXmlTest {
     }
 
     @Test
+    void aComputerWithoutDockerGetsLibvirtsDefaultCapabilitiesAndNoUuid() throws Exception {
+        Element d = parse(DomainXml.domain(spec("n", "id", Path.of("/r"), "ivc1"), "net")).getDocumentElement();
+        assertEquals(0, children(d, "features").size());
+        assertEquals(0, children(d, "uuid").size(), "libvirt picks the uuid of a new domain");
+    }
+
+    @Test
+    void aComputerWithDockerGetsMknodAndItsOwnDockerDirectoryAndNothingElse() throws Exception {
+        Hypervisor.DomainSpec docker = new Hypervisor.DomainSpec("n", "id", Path.of("/s/containers/id/rootfs"),
+                new MacAddress("0a:5b:02:67:0c:ff"), "ivc1", 384, Path.of("/s/containers/id/docker"));
+        Element d = parse(DomainXml.domain(docker, "net", "0b6c6f0e-1111-4222-8333-944455556666")).getDocumentElement();
+        assertEquals("0b6c6f0e-1111-4222-8333-944455556666", child(d, "uuid").getTextContent(), "a redefinition keeps the uuid");
+        Element caps = child(child(d, "features"), "capabilities");
+        assertEquals("default", caps.getAttribute("policy"), "libvirt's drops stay, except the ones listed");
+        List<String> granted = new ArrayList<>();
+        NodeList all = caps.getChildNodes();
+        for (int i = 0; i < all.getLength(); i++) {
+            if (all.item(i) instanceof Element e) {
+                granted.add(e.getTagName() + "=" + e.getAttribute("state"));
+            }
+        }
+        assertEquals(List.of("mknod=on"), granted);
+        List<Element> filesystems = children(child(d, "devices"), "filesystem");
+        assertEquals(2, filesystems.size());
+        assertEquals("/", child(filesystems.get(0), "target").getAttribute("dir"), "the root comes first");
+        assertEquals("/s/containers/id/docker", child(filesystems.get(1), "source").getAttribute("dir"));
+        assertEquals("/var/lib/docker", child(filesystems.get(1), "target").getAttribute("dir"));
+    }
+
+    @Test
     void xmlSpecialsAreEscapedAndRoundTrip() throws Exception {
         String nasty = "/var/lib/a&b <c> 'd' \"e\" ]]> &amp; --> <!-- x";
         String nastyId = "id\"/><evil a='1'/>&";
