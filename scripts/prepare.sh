@@ -71,6 +71,18 @@ raise_sysctl() {
   log "$step" "sysctl $key=$want"
   changed=1
 }
+# Docker inside IntervirtOS computers needs the role's kernel-modules.txt and a computer
+# cannot load modules; on kernels without loadable modules (these build machines) they are
+# built in. Loaded before the bridge keys below, which exist only with br_netfilter.
+moddir=/lib/modules/$(uname -r)
+if [ -d "$moddir" ]; then
+  while read -r m _; do
+    case "$m" in ''|'#'*) continue ;; esac
+    grep -q "^$m " /proc/modules && continue
+    grep -q "/$m\.ko" "$moddir/modules.builtin" 2>/dev/null && continue
+    if modprobe "$m" 2>/dev/null; then log "$step" "loaded kernel module $m"; changed=1; fi
+  done <"$INTERVIRT_ROLE_FILES/kernel-modules.txt"
+fi
 # The role's lists (installed there as /etc/sysctl.d files): each value at least the listed one;
 # the bridge netfilter keys exactly (they exist only while br_netfilter is loaded).
 while read -r key _ value; do
