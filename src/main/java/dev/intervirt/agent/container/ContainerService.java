@@ -257,7 +257,7 @@ public class ContainerService {
     private void redefineIfDocker(ContainerRecord c) {
         Path root = rootfs.rootOf(c.id());
         if (hasDocker(root)) {
-            hypervisor.define(spec(c, root, root));
+            hypervisor.redefine(spec(c, root, root));
         }
     }
 

@@ -51,8 +51,11 @@ public interface Hypervisor {
         return true;
     }
 
-    /** Defines a persistent, stopped domain. */
+    /** Defines a persistent, stopped domain; fails if a domain of that name exists. */
     void define(DomainSpec spec);
+
+    /** Writes the definition of an existing, stopped domain again (takes effect at its next start). */
+    void redefine(DomainSpec spec);
 
     /** Removes the domain's definition; no error if it does not exist. */
     void undefine(String name);

@@ -283,10 +283,14 @@ public class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public void define(DomainSpec spec) {
+        call("define " + spec.name(), () -> connection().domainDefineXML(DomainXml.domain(spec, network)));
+    }
+
+    @Override
+    public void redefine(DomainSpec spec) {
         call("define " + spec.name(), () -> {
-            // A domain that exists keeps its uuid (libvirt refuses a definition with another one).
-            Domain existing = lookup(spec.name());
-            String uuid = existing == null ? null : existing.getUUIDString();
+            // With its own uuid: libvirt takes that as an update of the domain's definition.
+            String uuid = required(spec.name()).getUUIDString();
             return connection().domainDefineXML(DomainXml.domain(spec, network, uuid));
         });
     }

@@ -58,6 +58,14 @@ public final class FakeHost {
         }
 
         @Override
+        public void redefine(DomainSpec spec) {
+            if (!domains.containsKey(spec.name())) {
+                throw new IllegalStateException("no domain " + spec.name());
+            }
+            specs.put(spec.name(), spec);
+        }
+
+        @Override
         public void undefine(String name) {
             domains.remove(name);
             specs.remove(name);
