@@ -6,8 +6,8 @@
 # traceroute, docker.io, docker-compose; and iproute2 and docker-cli, which the recipe gets
 # through recommends), its files /etc/docker/daemon.json and
 # /etc/ssh/sshd_config.d/incus.conf (root logs in with an EMPTY password), ssh and docker
-# enabled. image.json says "docker": true (the agent grants such computers what Docker
-# needs) and "recipe": INTERVIRTOS_RECIPE; a cached image of an older recipe is rebuilt.
+# enabled (the agent gives computers whose root has dockerd what Docker needs). image.json
+# says "recipe": INTERVIRTOS_RECIPE; a cached image of an older recipe is rebuilt.
 # Derived from the cached default image (no second debootstrap); built in a temporary
 # sibling directory and renamed into place only when complete (atomic).
 set -euo pipefail
@@ -131,7 +131,6 @@ cat >"$tmp/image.json" <<JSON
   "release": "current",
   "base": "$INTERVIRT_DEFAULT_IMAGE",
   "recipe": $INTERVIRTOS_RECIPE,
-  "docker": true,
   "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "mirror": "$INTERVIRT_DEBIAN_MIRROR",
   "packages": $pkgjson,

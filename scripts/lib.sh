@@ -101,7 +101,7 @@ ensure_agent_jar() {
 
 # The recipe of intervirtos/current (scripts/build-intervirtos.sh); raise it when the image
 # must change on machines that cached an older build (prepare then rebuilds it).
-#   1: the first build;  2: the client's daemon.json, incus.conf and package list, "docker": true
+#   1 (no number): the first build;  2: the client's daemon.json, incus.conf and package list
 INTERVIRTOS_RECIPE=2
 
 # image_recipe DIR -> the "recipe" number in DIR/image.json (0 when there is none).
