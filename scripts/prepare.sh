@@ -107,6 +107,16 @@ if ! intervirtos_current "$(image_path intervirtos/current)"; then
   "$INTERVIRT_ROOT/scripts/build-image.sh" intervirtos/current
   changed=1
 fi
+# A build of an older recipe that running containers still used was moved aside: removed
+# once no overlay uses the image any more.
+if ! image_in_use "$(image_path intervirtos/current)"; then
+  for old in "$(image_path intervirtos)"/.current.old.*; do
+    [ -d "$old" ] || continue
+    rm -rf --one-file-system "$old"
+    log "$step" "removed the replaced build $old"
+    changed=1
+  done
+fi
 
 if [ "$changed" -eq 0 ]; then
   log "$step" "host: nothing to do"
