@@ -152,6 +152,33 @@ class DockerIT {
     }
 
     @Test
+    @Order(2)
+    void dockersNetworkStaysInsideTheComputer() throws Exception {
+        try (DockerOverSsh ssh = awaitDocker()) {
+            String mac = output(ssh.exec("cat /sys/class/net/docker0/address"));
+            assertFalse(HostCommands.ok("ip", "-o", "link").contains(mac), "docker0 (" + mac + ") is the computer's, not the guest's");
+            // From a Docker container: the computer itself answers (sshd on docker0's address), and
+            // the linked computer, since Docker's NAT makes the traffic the computer's own …
+            assertTrue(ssh.exec("docker exec " + NAME + " nc -z -w 3 172.17.0.1 22").startsWith("0:"));
+            Process listener = HostCommands.startInside(TestAgent.OWNER + "-" + PEER, "nc", "-l", "9000");
+            try {
+                assertNotNull(eventually(() -> {
+                    try {
+                        return ssh.exec("docker exec " + NAME + " nc -z -w 3 " + PEER_IPV4 + " 9000").startsWith("0:") ? "" : null;
+                    } catch (Exception e) {
+                        return null;
+                    }
+                }));
+            } finally {
+                listener.destroyForcibly();
+            }
+            // … but no guest service does, as from the computer itself.
+            String agentPort = ssh.exec("docker exec " + NAME + " nc -z -w 3 169.254.0.1 " + agent.port());
+            assertFalse(agentPort.startsWith("0:"), "the agent's port from a Docker container: " + agentPort);
+        }
+    }
+
+    @Test
     @Order(3)
     void theContainerComesBackAfterTheComputerRestarts() throws Exception {
         ok(request("StopContainer").add("id", OS));
@@ -302,7 +329,7 @@ class DockerIT {
                 tar.closeArchiveEntry();
             }
             file(tar, "bin/busybox", busybox, 0100755);
-            for (String applet : List.of("sh", "httpd", "wget")) {
+            for (String applet : List.of("sh", "httpd", "wget", "nc")) {
                 TarArchiveEntry link = new TarArchiveEntry("bin/" + applet, TarArchiveEntry.LF_SYMLINK);
                 link.setLinkName("busybox");
                 tar.putArchiveEntry(link);
