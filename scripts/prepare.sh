@@ -28,6 +28,7 @@ done <"$INTERVIRT_ROLE_FILES/host-packages.txt"
 packages+=(
   netcat-openbsd socat python3-minimal
   maven openjdk-17-jdk-headless
+  busybox-static  # the foreign-like test image ivtest/busybox (scripts/build-busybox-image.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
