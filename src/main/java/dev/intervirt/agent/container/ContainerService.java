@@ -75,7 +75,8 @@ public class ContainerService {
             undo.push(() -> rootfs.delete(c.id()));
             steps.lap("dirs");
             String domain = hypervisor.domainName(c.id());
-            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB(),
+                    dev.intervirt.agent.ssh.ComputerTools.dir(config.stateDir())));
             undo.push(() -> hypervisor.undefine(domain));
             steps.lap("define");
             network.attach(c);
@@ -182,7 +183,8 @@ public class ContainerService {
         String domain = hypervisor.domainName(c.id());
         if (!hypervisor.exists(domain)) {
             Path root = rootfs.create(c.id());
-            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB(),
+                    dev.intervirt.agent.ssh.ComputerTools.dir(config.stateDir())));
         }
         boolean running = hypervisor.isRunning(domain);
         if (c.running() && !running) {

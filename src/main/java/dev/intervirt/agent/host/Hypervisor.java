@@ -9,9 +9,15 @@ import java.util.Set;
 /** The container runtime: libvirt LXC domains on the agent's virtual network. */
 public interface Hypervisor {
 
-    /** What a container's domain is made of. */
+    /**
+     * What a container's domain is made of. {@code toolsDir}: the agent's read-only tools that
+     * every computer mounts (SFTP server, see dev.intervirt.agent.ssh.ComputerTools), or null.
+     */
     record DomainSpec(String name, String containerId, Path rootfs, MacAddress mac, String hostPort,
-                      long memoryMiB) {
+                      long memoryMiB, Path toolsDir) {
+        public DomainSpec(String name, String containerId, Path rootfs, MacAddress mac, String hostPort, long memoryMiB) {
+            this(name, containerId, rootfs, mac, hostPort, memoryMiB, null);
+        }
     }
 
     /** Opens the connection now (a start without the runtime fails fast), and keeps it open. */
