@@ -44,6 +44,11 @@ final class ComputerSshServer implements AutoCloseable {
     private final Map<Integer, Computer> pending = new ConcurrentHashMap<>();
 
     ComputerSshServer(Path hostKey) {
+        this(hostKey, ComputerTools.sftpServerCommand());
+    }
+
+    /** @param sftpServer the SFTP server's argument list as seen inside a computer */
+    ComputerSshServer(Path hostKey, List<String> sftpServer) {
         server = SshServer.setUpDefaultServer();
         server.setHost(LOOPBACK.getHostAddress());
         server.setPort(0);
@@ -71,7 +76,7 @@ final class ComputerSshServer implements AutoCloseable {
             @Override
             public org.apache.sshd.server.command.Command createSubsystem(ChannelSession channel) {
                 return new ComputerCommand(computerOf(channel),
-                        c -> ComputerLauncher.program(c, ComputerTools.sftpServerCommand()), false);
+                        c -> ComputerLauncher.program(c, sftpServer), false);
             }
         }));
         server.addSessionListener(new SessionListener() {

@@ -61,8 +61,11 @@ final class SshClientSupport implements AutoCloseable {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ch.setOut(out);
             ch.setErr(out);
-            ch.setIn(new java.io.ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
             ch.open().verify(Duration.ofSeconds(10));
+            // Typed, not closed: an EOF on a pty session ends it at once with OpenSSH.
+            java.io.OutputStream keys = ch.getInvertedIn();
+            keys.write(input.getBytes(StandardCharsets.UTF_8));
+            keys.flush();
             ch.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), Duration.ofSeconds(60));
             return out.toString(StandardCharsets.UTF_8);
         }
