@@ -3,6 +3,7 @@ package dev.intervirt.agent.ssh;
 import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.container.InitPids;
 import dev.intervirt.agent.host.NftFirewall;
+import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.state.ContainerRecord;
 import dev.intervirt.agent.state.Topology;
 import dev.intervirt.agent.value.Protocol;
@@ -11,7 +12,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.Map;
@@ -84,8 +84,9 @@ public class SshGateways {
         try {
             g = new SshGateway(containerId, address(), () -> running(containerId), server(), threads);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open the SSH gateway for " + containerId + " on "
-                    + NftFirewall.GATEWAY_IPV4 + " (does the agent's bridge exist?)", e);
+            throw AgentException.guest("Cannot open the SSH gateway of " + containerId + " on "
+                    + NftFirewall.GATEWAY_IPV4 + ": " + e.getMessage() + " (the agent's bridge carries that address;"
+                    + " restart the agent to recreate it).", e);
         }
         byExternalPort.put(externalPort, g);
         return g.port();

@@ -54,6 +54,23 @@ class DomainXmlTest {
         return new Hypervisor.DomainSpec(name, id, rootfs, new MacAddress("0a:5b:02:67:0c:ff"), port, 384);
     }
 
+    /** The agent's tools (SFTP server) are a second, read-only bind mount at a hidden path. */
+    @Test
+    void toolsAreMountedReadOnly() throws Exception {
+        Hypervisor.DomainSpec base = spec("intervirt-c1", "c1", Path.of("/var/lib/intervirt/containers/c1/rootfs"), "ivc1");
+        Hypervisor.DomainSpec withTools = new Hypervisor.DomainSpec(base.name(), base.containerId(), base.rootfs(), base.mac(),
+                base.hostPort(), base.memoryMiB(), Path.of("/var/lib/intervirt/computer-tools"));
+        Element devices = child(parse(DomainXml.domain(withTools, "intervirt")).getDocumentElement(), "devices");
+        List<Element> fs = children(devices, "filesystem");
+        assertEquals(2, fs.size());
+        Element tools = fs.get(1);
+        assertEquals("/var/lib/intervirt/computer-tools", child(tools, "source").getAttribute("dir"));
+        assertEquals("/.intervirt-agent", child(tools, "target").getAttribute("dir"));
+        child(tools, "readonly");
+        assertEquals(1, children(child(parse(DomainXml.domain(base, "intervirt")).getDocumentElement(), "devices"),
+                "filesystem").size(), "no tools, no mount");
+    }
+
     @Test
     void domain() throws Exception {
         String xml = DomainXml.domain(spec("intervirt-computer-93281", "computer-93281",

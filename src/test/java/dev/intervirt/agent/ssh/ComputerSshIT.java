@@ -124,7 +124,9 @@ class ComputerSshIT {
             String out = SshClientSupport.shell(s, Map.of("IVTEST_VAR", "from-client"),
                     "echo UID=$(id -u) TERM=$TERM VAR=$IVTEST_VAR; stty size; cat /proc/sys/kernel/hostname;"
                             + " tty >/dev/null && echo TTY=yes; cat /proc/net/fib_trie; exit\n", 101, 33);
-            assertTrue(out.contains("UID=0 TERM=xterm VAR=from-client"), out);
+            // The agent's server passes the client's variables on; IntervirtOS's OpenSSH only
+            // what its AcceptEnv allows (the image's own configuration).
+            assertTrue(out.contains(name.equals("os") ? "UID=0 TERM=xterm VAR=" : "UID=0 TERM=xterm VAR=from-client"), out);
             assertTrue(out.contains("33 101"), "pty has the client's size: " + out);
             assertTrue(out.contains("TTY=yes"), out);
             assertTrue(out.contains(agent.domain(c.id())), "the computer's hostname: " + out);
