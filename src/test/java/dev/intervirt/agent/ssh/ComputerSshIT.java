@@ -148,6 +148,18 @@ class ComputerSshIT {
             var r = SshClientSupport.exec(s, "echo out; echo err >&2; exit 7");
             assertEquals(new SshClientSupport.Exec(7, "out\n", "err\n"), r);
             assertEquals("0\n", SshClientSupport.exec(s, "id -u").out());
+            if (!name.equals("os")) {
+                // The agent's processes are held like the computer's own: its cgroups (memory, pids,
+                // devices) and its capability bounding set, not the agent's.
+                String mine = SshClientSupport.exec(s, "grep -E ':(memory|pids|devices):' /proc/self/cgroup;"
+                        + " grep CapBnd /proc/self/status").out();
+                String init = SshClientSupport.exec(s, "grep -E ':(memory|pids|devices):' /proc/1/cgroup;"
+                        + " grep CapBnd /proc/1/status").out();
+                assertEquals(init, mine);
+                assertEquals(4, mine.lines().count(), mine);
+                assertNotEquals(sh("grep", "CapBnd", "/proc/self/status").stdout(), mine.lines().toList().get(3) + "\n",
+                        "fewer capabilities than the agent");
+            }
             byte[] data = new byte[1 << 20];
             new Random(13).nextBytes(data);
             try (ChannelExec ch = s.createExecChannel("cat > /tmp/ivbin; sha256sum /tmp/ivbin; cat /tmp/ivbin")) {

@@ -108,7 +108,8 @@ public final class HostAudit {
                 return e;
             }
             String port = e.substring(at + " : 169.254.0.1 . ".length()).trim();
-            boolean open = listening.lines().anyMatch(l -> l.contains("169.254.0.1:" + port + " "));
+            // Java listens dual-stack: ss shows [::ffff:169.254.0.1]:P.
+            boolean open = listening.lines().anyMatch(l -> l.matches(".*169\\.254\\.0\\.1\\]?:" + port + "\\s.*"));
             return open ? e.substring(0, at) + " : " + SSH_GATEWAY : e;
         }));
     }
