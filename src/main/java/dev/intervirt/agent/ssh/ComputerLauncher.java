@@ -48,7 +48,11 @@ final class ComputerLauncher {
             "case $mode in",
             "  login) exec \"$sh\" -l ;;",
             "  exec) exec \"$sh\" -c \"$1\" ;;",
-            "  *) exec \"$@\" ;;",
+            "  *) if [ ! -e \"$1\" ]; then",
+            "       echo \"intervirt: $1 is missing here; stop and start this computer to get the agent's tools\" >&2",
+            "       exit 127",
+            "     fi",
+            "     exec \"$@\" ;;",
             "esac");
 
     static final String PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
