@@ -49,7 +49,7 @@ final class ComputerLauncher {
             "  login) exec \"$sh\" -l ;;",
             "  exec) exec \"$sh\" -c \"$1\" ;;",
             "  *) if [ ! -e \"$1\" ]; then",
-            "       echo \"intervirt: $1 is missing here; stop and start this computer to get the agent's tools\" >&2",
+            "       echo \"intervirt: $1 is missing here: this computer was defined before the agent provided it\" >&2",
             "       exit 127",
             "     fi",
             "     exec \"$@\" ;;",
