@@ -87,6 +87,26 @@ class AgentSshServerTest {
         }
     }
 
+    /** The client's Resize (ptyColumns/ptyLines → window-change) reaches the pty. */
+    @Test
+    void windowChangesResizeThePty() throws Exception {
+        try (ClientSession s = ssh.login("127.0.0.1", gateway.port());
+             var ch = s.createShellChannel(null, Map.of())) {
+            ch.setPtyType("xterm");
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            ch.setOut(out);
+            ch.setErr(out);
+            ch.open().verify(java.time.Duration.ofSeconds(10));
+            ch.sendWindowChange(123, 45);
+            Thread.sleep(300);
+            ch.getInvertedIn().write("stty size; exit\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            ch.getInvertedIn().flush();
+            ch.waitFor(java.util.EnumSet.of(org.apache.sshd.client.channel.ClientChannelEvent.CLOSED),
+                    java.time.Duration.ofSeconds(20));
+            assertTrue(out.toString(java.nio.charset.StandardCharsets.UTF_8).contains("45 123"), out::toString);
+        }
+    }
+
     /**
      * The desktop client's exact call (ContainerSshClient: createFileSystemURI(host, port, "root",
      * "")) fails inside its own library (3.0.0-M2) before any SFTP packet: addPasswordIdentity("")
