@@ -63,7 +63,8 @@ final class ComputerLauncher {
      */
     private static final Pattern UNSAFE_ENV = Pattern.compile(
             "LD_.*|GCONV_PATH|GLIBC_TUNABLES|LOCPATH|NLSPATH|MALLOC_.*|HOSTALIASES|RES_OPTIONS|LOCALDOMAIN"
-                    + "|TZDIR|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|IFS|PS4|CDPATH|PATH|HOME|SHELL|USER|LOGNAME");
+                    + "|TZDIR|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|IFS|PS4|CDPATH|PATH|HOME|SHELL|USER|LOGNAME"
+                    + "|INTERVIRT_.*"); // the agent's own markers (HelperProcesses)
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
 
     private ComputerLauncher() {

@@ -26,6 +26,7 @@ class ComputerLauncherTest {
         client.put("BASH_ENV", "/tmp/x");
         client.put("PATH", "/tmp");
         client.put("HOME", "/tmp");
+        client.put("INTERVIRT_AGENT_HELPER", "ivagent:1");
         client.put("bad name", "x");
         client.put("NUL", "a\0b");
         Map<String, String> env = ComputerLauncher.environment(client);
@@ -33,7 +34,7 @@ class ComputerLauncherTest {
         assertEquals("xterm", env.get("TERM"));
         assertEquals(ComputerLauncher.PATH, env.get("PATH"));
         assertEquals("/root", env.get("HOME"));
-        for (String dropped : new String[]{"LD_PRELOAD", "GCONV_PATH", "BASH_ENV", "bad name", "NUL"}) {
+        for (String dropped : new String[]{"LD_PRELOAD", "GCONV_PATH", "BASH_ENV", "bad name", "NUL", "INTERVIRT_AGENT_HELPER"}) {
             assertFalse(env.containsKey(dropped), dropped);
         }
     }
