@@ -25,9 +25,9 @@ while read -r name releases; do
   case "$name" in ''|'#'*) continue ;; esac
   if [ -z "$releases" ] || [[ " $releases " == *" $(debian_codename) "* ]]; then packages+=("$name"); fi
 done <"$INTERVIRT_ROLE_FILES/host-packages.txt"
+# busybox-static: the tests' offline Docker image and the foreign-like image ivtest/busybox.
 packages+=(
-  netcat-openbsd socat python3-minimal
-  busybox-static  # the tests' offline Docker image (a static busybox: httpd, sh)
+  netcat-openbsd socat python3-minimal busybox-static
   maven openjdk-17-jdk-headless
 )
 missing=()

@@ -52,6 +52,7 @@ public final class AgentServer {
             dev.intervirt.agent.container.InitPids.class,
             dev.intervirt.agent.container.RestartWatcher.class,
             dev.intervirt.agent.network.NetworkService.class,
+            dev.intervirt.agent.ssh.SshGateways.class,
             dev.intervirt.agent.guest.GuestService.class,
             Reconciler.class,
             dev.intervirt.agent.state.NetworkWatch.class,

@@ -246,7 +246,7 @@ public class ContainerService {
     private DomainSpec spec(ContainerRecord c, Path mountPoint, Path root) {
         Path dockerData = hasDocker(root) ? rootfs.dockerDataOf(c.id()) : null;
         return new DomainSpec(hypervisor.domainName(c.id()), c.id(), mountPoint, c.mac(), c.port(), config.memoryMiB(),
-                dockerData);
+                dev.intervirt.agent.ssh.ComputerTools.dir(config.stateDir()), dockerData);
     }
 
     /**

@@ -97,6 +97,14 @@ public final class DomainXml {
                 emptyWith(w, "target", "dir", DOCKER_DATA_TARGET);
                 w.writeEndElement();
             }
+            if (spec.toolsDir() != null) {
+                w.writeStartElement("filesystem");
+                w.writeAttribute("type", "mount");
+                emptyWith(w, "source", "dir", spec.toolsDir().toString());
+                emptyWith(w, "target", "dir", dev.intervirt.agent.ssh.ComputerTools.MOUNT_POINT);
+                w.writeEmptyElement("readonly");
+                w.writeEndElement();
+            }
             w.writeStartElement("interface");
             w.writeAttribute("type", "network");
             emptyWith(w, "source", "network", network);

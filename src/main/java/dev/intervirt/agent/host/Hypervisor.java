@@ -10,15 +10,17 @@ import java.util.Set;
 public interface Hypervisor {
 
     /**
-     * What a container's domain is made of. {@code dockerData} is set for a computer whose root
-     * has Docker: the host directory mounted at its {@code /var/lib/docker}, and the domain gets
-     * what Docker needs (see {@link DomainXml}); null for every other computer.
+     * What a container's domain is made of. {@code toolsDir}: the agent's read-only tools that
+     * every computer mounts (SFTP server, see dev.intervirt.agent.ssh.ComputerTools), or null.
+     * {@code dockerData} is set for a computer whose root has Docker: the host directory mounted
+     * at its {@code /var/lib/docker}, and the domain gets what Docker needs (see
+     * {@link DomainXml}); null for every other computer.
      */
     record DomainSpec(String name, String containerId, Path rootfs, MacAddress mac, String hostPort,
-                      long memoryMiB, Path dockerData) {
+                      long memoryMiB, Path toolsDir, Path dockerData) {
 
         public DomainSpec(String name, String containerId, Path rootfs, MacAddress mac, String hostPort, long memoryMiB) {
-            this(name, containerId, rootfs, mac, hostPort, memoryMiB, null);
+            this(name, containerId, rootfs, mac, hostPort, memoryMiB, null, null);
         }
 
         public boolean docker() {

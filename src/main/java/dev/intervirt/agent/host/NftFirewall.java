@@ -37,7 +37,8 @@ import java.util.Objects;
  * <ul>
  * <li>input from the bridge: established/related and the neighbour solicitations and
  * advertisements needed to resolve the gateways; nothing else (no agent port, no guest
- * service).</li>
+ * service). Input to the gateway address {@value #GATEWAY_IPV4} from anywhere else: TCP only
+ * when DNATed (the SSH gateways of forwards to port 22 listen there), else a reset.</li>
  * <li>forward from the bridge: never back into the bridge (gateway bypass); replies of port
  * forwards ({@code ct status dnat}); sources in {@code internet4}/{@code internet6} (checked on
  * every packet, so revoking internet access cuts established flows too); nothing else.
@@ -366,6 +367,9 @@ public final class NftFirewall implements Firewall {
                 "flush chain " + i + " routed_to_containers",
                 "flush chain " + i + " port_forwarding",
                 "add rule " + i + " input iifname " + br + " jump container_to_guest",
+                // The SSH gateways listen on the gateway address: only DNATed forwards reach them.
+                "add rule " + i + " input ip daddr " + GATEWAY_IPV4 + " meta l4proto tcp ct status & dnat == 0"
+                        + " reject with tcp reset",
                 "add rule " + i + " container_to_guest ct state established,related accept",
                 "add rule " + i + " container_to_guest icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
                 "add rule " + i + " container_to_guest drop",

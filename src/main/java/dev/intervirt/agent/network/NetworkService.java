@@ -13,6 +13,7 @@ import dev.intervirt.agent.state.ContainerRecord;
 import dev.intervirt.agent.state.Link;
 import dev.intervirt.agent.state.PortForward;
 import dev.intervirt.agent.state.Topology;
+import dev.intervirt.agent.ssh.SshGateways;
 import dev.intervirt.agent.value.IpAddresses;
 import dev.intervirt.agent.value.Protocol;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -52,6 +53,7 @@ public class NetworkService {
     private ContainerNetns netns;
     private HostRoutes routes;
     private InitPids pids;
+    private SshGateways ssh;
     private int agentPort;
     /**
      * Held while a container's namespace is configured from the topology and while an address
@@ -72,7 +74,8 @@ public class NetworkService {
 
     @Inject
     public NetworkService(Topology topology, Firewall firewall, ContainerNetns netns, HostRoutes routes, InitPids pids,
-                          dev.intervirt.agent.app.AgentConfig config) {
+                          SshGateways ssh, dev.intervirt.agent.app.AgentConfig config) {
+        this.ssh = ssh;
         this.topology = topology;
         this.firewall = firewall;
         this.netns = netns;
@@ -115,6 +118,7 @@ public class NetworkService {
         }
         for (PortForward f : topology.forwardsOf(c.id())) {
             firewall.removeForward(f.protocol(), f.externalPort());
+            closeGateway(f);
         }
         firewall.setInternet(c.ipv4(), c.ipv6(), false);
         firewall.removePort(c.port(), c.mac(), c.ipv4(), c.ipv6());
@@ -127,6 +131,7 @@ public class NetworkService {
      */
     public void releaseAll(List<ContainerRecord> removed) {
         firewall.flushElements();
+        ssh.closeAll();
         routes.removeAll(removed.stream().<java.net.InetAddress>mapMulti((c, out) -> {
             out.accept(c.ipv4());
             out.accept(c.ipv6());
@@ -260,9 +265,11 @@ public class NetworkService {
         }
         synchronized (forwardsLock) {
             try (Undo undo = new Undo()) {
-                firewall.addForward(protocol, externalPort, c.ipv4(), internalPort);
+                PortForward f = new PortForward(protocol, externalPort, id, internalPort);
+                undo.push(() -> closeGateway(f));
+                addForwardElement(f, c);
                 undo.push(() -> firewall.removeForward(protocol, externalPort));
-                topology.addForward(new PortForward(protocol, externalPort, id, internalPort));
+                topology.addForward(f);
                 undo.commit();
             }
         }
@@ -272,8 +279,30 @@ public class NetworkService {
         synchronized (forwardsLock) {
             topology.forward(protocol, externalPort).orElseThrow(() ->
                     AgentException.notFound("No port forwarding on " + externalPort + "/" + protocol.wireName() + "."));
+            PortForward f = topology.forward(protocol, externalPort).orElseThrow();
             firewall.removeForward(protocol, externalPort);
+            closeGateway(f);
             topology.removeForward(protocol, externalPort);
+        }
+    }
+
+    /**
+     * The DNAT element of a forward: straight to the container, or, for its SSH port, to the
+     * forward's SSH gateway (which reaches the computer's own sshd or the agent's SSH server).
+     * Also used at start, inside the firewall's element transaction.
+     */
+    public void addForwardElement(PortForward f, ContainerRecord c) {
+        if (SshGateways.handles(f.protocol(), f.internalPort())) {
+            int gatewayPort = ssh.open(f.externalPort(), c.id());
+            firewall.addForward(f.protocol(), f.externalPort(), SshGateways.address(), gatewayPort);
+        } else {
+            firewall.addForward(f.protocol(), f.externalPort(), c.ipv4(), f.internalPort());
+        }
+    }
+
+    private void closeGateway(PortForward f) {
+        if (SshGateways.handles(f.protocol(), f.internalPort())) {
+            ssh.close(f.externalPort());
         }
     }
 
@@ -351,6 +380,9 @@ public class NetworkService {
             swapRoute(old.ipv6(), neu.ipv6(), undo);
             synchronized (forwardsLock) {
                 for (PortForward f : topology.forwardsOf(old.id())) {
+                    if (SshGateways.handles(f.protocol(), f.internalPort())) {
+                        continue; // the gateway looks the address up on every connection
+                    }
                     firewall.replaceForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
                     undo.push(() -> {
                         synchronized (forwardsLock) {

@@ -45,8 +45,12 @@ public class Reconciler {
     ContainerService containers;
     @Inject
     BridgePorts bridgePorts;
+    @Inject
+    dev.intervirt.agent.ssh.SshGateways ssh;
 
     public void reconcile() {
+        // Before any computer starts: its domain bind-mounts these tools.
+        ssh.prepareTools();
         // Once more right before the elements are replaced (the first sweep runs at process start).
         HelperProcesses.killOrphans();
         applyNetwork();
@@ -82,7 +86,7 @@ public class Reconciler {
                 firewall.link(topology.get(l.a()).port(), topology.get(l.b()).port());
             }
             for (PortForward f : topology.forwards()) {
-                firewall.addForward(f.protocol(), f.externalPort(), topology.get(f.containerId()).ipv4(), f.internalPort());
+                network.addForwardElement(f, topology.get(f.containerId()));
             }
         });
         Set<InetAddress> addresses = new HashSet<>();

@@ -54,6 +54,23 @@ class DomainXmlTest {
         return new Hypervisor.DomainSpec(name, id, rootfs, new MacAddress("0a:5b:02:67:0c:ff"), port, 384);
     }
 
+    /** The agent's tools (SFTP server) are a second, read-only bind mount at a hidden path. */
+    @Test
+    void toolsAreMountedReadOnly() throws Exception {
+        Hypervisor.DomainSpec base = spec("intervirt-c1", "c1", Path.of("/var/lib/intervirt/containers/c1/rootfs"), "ivc1");
+        Hypervisor.DomainSpec withTools = new Hypervisor.DomainSpec(base.name(), base.containerId(), base.rootfs(), base.mac(),
+                base.hostPort(), base.memoryMiB(), Path.of("/var/lib/intervirt/computer-tools"), null);
+        Element devices = child(parse(DomainXml.domain(withTools, "intervirt")).getDocumentElement(), "devices");
+        List<Element> fs = children(devices, "filesystem");
+        assertEquals(2, fs.size());
+        Element tools = fs.get(1);
+        assertEquals("/var/lib/intervirt/computer-tools", child(tools, "source").getAttribute("dir"));
+        assertEquals("/.intervirt-agent", child(tools, "target").getAttribute("dir"));
+        child(tools, "readonly");
+        assertEquals(1, children(child(parse(DomainXml.domain(base, "intervirt")).getDocumentElement(), "devices"),
+                "filesystem").size(), "no tools, no mount");
+    }
+
     @Test
     void domain() throws Exception {
         String xml = DomainXml.domain(spec("intervirt-computer-93281", "computer-93281",
@@ -113,7 +130,7 @@ class DomainXmlTest {
     @Test
     void aComputerWithDockerGetsMknodAndItsOwnDockerDirectoryAndNothingElse() throws Exception {
         Hypervisor.DomainSpec docker = new Hypervisor.DomainSpec("n", "id", Path.of("/s/containers/id/rootfs"),
-                new MacAddress("0a:5b:02:67:0c:ff"), "ivc1", 384, Path.of("/s/containers/id/docker"));
+                new MacAddress("0a:5b:02:67:0c:ff"), "ivc1", 384, null, Path.of("/s/containers/id/docker"));
         Element d = parse(DomainXml.domain(docker, "net", "0b6c6f0e-1111-4222-8333-944455556666")).getDocumentElement();
         assertEquals("0b6c6f0e-1111-4222-8333-944455556666", child(d, "uuid").getTextContent(), "a redefinition keeps the uuid");
         Element caps = child(child(d, "features"), "capabilities");

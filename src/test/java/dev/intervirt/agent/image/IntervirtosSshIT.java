@@ -106,18 +106,39 @@ class IntervirtosSshIT {
         assertEquals(List.of(), tools.lines().filter(l -> !l.equals("ok")).toList(), tools);
     }
 
-    /** Retries while sshd starts (first boot makes its host keys), up to 60 s. */
+    /**
+     * Retries until the image's own OpenSSH answers (first boot makes its host keys), up to 60 s.
+     * Until then the agent's SSH server answers the forward (issue 13), so a login alone does not
+     * show that sshd runs.
+     */
     static String sshUntilUp(String host, String password, String command) throws Exception {
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (true) {
             try {
-                return ssh(host, password, command);
+                if (serverVersion(host).contains("OpenSSH")) {
+                    return ssh(host, password, command);
+                }
             } catch (JSchException e) {
                 if (System.nanoTime() > deadline || e.getMessage().contains("Auth fail")) {
                     throw e;
                 }
-                Thread.sleep(500);
             }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("IntervirtOS's own sshd did not answer within 60 s");
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    static String serverVersion(String host) throws Exception {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress(host, GUEST_PORT), 5000);
+            s.setSoTimeout(5000);
+            String line = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
+            return line == null ? "" : line;
+        } catch (java.io.IOException e) {
+            return "";
         }
     }
 

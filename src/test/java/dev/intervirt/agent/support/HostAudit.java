@@ -85,10 +85,33 @@ public final class HostAudit {
                 set(cs.stream().filter(StoredContainer::internet).map(c -> norm(c.ipv4()))));
         compare(diffs, "nft internet6", elements("inet", "internet6"),
                 set(cs.stream().filter(StoredContainer::internet).map(c -> norm(c.ipv6()))));
-        compare(diffs, "nft port_forwards", elements("inet", "port_forwards"), set(fws.stream().map(f ->
-                f.protocol() + " . " + f.externalPort() + " : " + norm(ipv4(cs, f.containerId())) + " . " + f.internalPort())));
+        compare(diffs, "nft port_forwards", sshGatewaysNamed(elements("inet", "port_forwards")), set(fws.stream().map(f ->
+                f.protocol() + " . " + f.externalPort() + " : " + (isSsh(f) ? SSH_GATEWAY
+                        : norm(ipv4(cs, f.containerId())) + " . " + f.internalPort()))));
         compare(diffs, "host route", hostRoutes(), set(cs.stream().flatMap(c -> Stream.of(norm(c.ipv4()), norm(c.ipv6())))));
         return diffs;
+    }
+
+    /** A forward to port 22/tcp is DNATed to an SSH gateway of the agent (issue 13), not to the container. */
+    static final String SSH_GATEWAY = "<ssh gateway listening>";
+
+    private static boolean isSsh(StoredForward f) {
+        return "tcp".equals(String.valueOf(f.protocol())) && f.internalPort() == 22;
+    }
+
+    /** Elements DNATed to 169.254.0.1 . P where something listens on 169.254.0.1:P, as {@link #SSH_GATEWAY}. */
+    private static Set<String> sshGatewaysNamed(Set<String> elements) {
+        String listening = HostCommands.sh("ss", "-ltnH", "src", "169.254.0.1").stdout();
+        return set(elements.stream().map(e -> {
+            int at = e.indexOf(" : 169.254.0.1 . ");
+            if (at < 0) {
+                return e;
+            }
+            String port = e.substring(at + " : 169.254.0.1 . ".length()).trim();
+            // Java listens dual-stack: ss shows [::ffff:169.254.0.1]:P.
+            boolean open = listening.lines().anyMatch(l -> l.matches(".*169\\.254\\.0\\.1\\]?:" + port + "\\s.*"));
+            return open ? e.substring(0, at) + " : " + SSH_GATEWAY : e;
+        }));
     }
 
     private static String port(List<StoredContainer> cs, String id) {

@@ -1,0 +1,84 @@
+package dev.intervirt.agent.ssh;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The cgroup.procs files of a computer's init, one per hierarchy with controllers (v1 memory,
+ * pids, devices, cpu …, or the v2 unified tree). A process written there is held to the
+ * computer's limits. The {@code name=systemd} hierarchy is left alone (no controller; it is the
+ * computer's systemd's own bookkeeping).
+ */
+final class Cgroups {
+
+    private Cgroups() {
+    }
+
+    static List<String> procsFilesOf(int pid) throws IOException {
+        List<String[]> mounts = cgroupMounts();
+        List<String> files = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (f.length < 3 || f[1].startsWith("name=")) {
+                continue;
+            }
+            String mountPoint = f[1].isEmpty() ? v2Mount(mounts) : v1Mount(mounts, f[1]);
+            if (mountPoint == null) {
+                continue;
+            }
+            if (f[1].isEmpty() && !v2HasControllers(mountPoint)) {
+                continue; // hybrid host: the unified tree limits nothing
+            }
+            Path procs = Path.of(mountPoint + f[2], "cgroup.procs");
+            if (Files.isWritable(procs)) {
+                files.add(procs.toString());
+            }
+        }
+        return files;
+    }
+
+    /** [mount point, fstype, super options] of every cgroup mount of the agent's namespace. */
+    private static List<String[]> cgroupMounts() throws IOException {
+        List<String[]> out = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            int dash = line.indexOf(" - ");
+            if (dash < 0) {
+                continue;
+            }
+            String[] left = line.substring(0, dash).split(" ");
+            String[] right = line.substring(dash + 3).split(" ");
+            if (right.length >= 3 && (right[0].equals("cgroup") || right[0].equals("cgroup2"))) {
+                out.add(new String[]{left[4], right[0], right[2]});
+            }
+        }
+        return out;
+    }
+
+    private static String v1Mount(List<String[]> mounts, String controllers) {
+        Set<String> wanted = new HashSet<>(Arrays.asList(controllers.split(",")));
+        for (String[] m : mounts) {
+            if (m[1].equals("cgroup") && new HashSet<>(Arrays.asList(m[2].split(","))).containsAll(wanted)) {
+                return m[0];
+            }
+        }
+        return null;
+    }
+
+    private static String v2Mount(List<String[]> mounts) {
+        return mounts.stream().filter(m -> m[1].equals("cgroup2")).map(m -> m[0]).findFirst().orElse(null);
+    }
+
+    private static boolean v2HasControllers(String mountPoint) {
+        try {
+            return !Files.readString(Path.of(mountPoint, "cgroup.controllers")).isBlank();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
