@@ -19,6 +19,10 @@ import jakarta.inject.Inject;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.logging.Logger;
 
 /**
@@ -30,6 +34,12 @@ public class ContainerService {
 
     private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
     private static final Duration REBOOT_WAIT = Duration.ofSeconds(20);
+    /** Work overlapped with a libvirt call; threads are made as needed and idle ones expire. */
+    private static final ExecutorService ALONGSIDE = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "alongside-libvirt");
+        t.setDaemon(true);
+        return t;
+    });
 
     private Topology topology;
     private Hypervisor hypervisor;
@@ -75,10 +85,19 @@ public class ContainerService {
             undo.push(() -> rootfs.delete(c.id()));
             steps.lap("dirs");
             String domain = hypervisor.domainName(c.id());
-            hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+            // The host side of the network does not depend on the domain: made while libvirt defines it.
+            CompletableFuture<Void> attached = CompletableFuture.runAsync(() -> network.attach(c), ALONGSIDE);
+            try {
+                hypervisor.define(new DomainSpec(domain, c.id(), root, c.mac(), c.port(), config.memoryMiB()));
+            } catch (RuntimeException e) {
+                if (awaitQuietly(attached)) {
+                    network.detach(c);
+                }
+                throw e;
+            }
             undo.push(() -> hypervisor.undefine(domain));
             steps.lap("define");
-            network.attach(c);
+            await(attached);
             undo.push(() -> network.detach(c));
             steps.lap("network");
             undo.commit();
@@ -232,6 +251,31 @@ public class ContainerService {
         pids.started(id, pid);
         pidLimits.apply(domain, pid);
         network.configureStarted(c, pid);
+    }
+
+    /** Waits for overlapped work; its failure is rethrown as it was thrown. */
+    private static void await(CompletableFuture<Void> work) {
+        try {
+            work.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    /** Waits for overlapped work; whether it succeeded. */
+    private static boolean awaitQuietly(CompletableFuture<Void> work) {
+        try {
+            work.join();
+            return true;
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return false;
+        }
     }
 
     private static void sleepQuietly(long ms) {
