@@ -165,6 +165,7 @@ public final class Bench {
             floorRow(t, "route add in a container's netns (nsenter ip route add)", floor.routeAdd);
             floorRow(t, "route del in a container's netns", floor.routeDelete);
             floorRow(t, "the same route changes in bulk, per change (ip -batch of " + Floor.BULK + " in one netns)", floor.routeBulk);
+            floorRow(t, "nft element changes in bulk, per change (nft -f of " + Floor.BULK + ")", floor.nftBulk);
 
             String s = "Add+Start: floor, agent, Incus";
             report.table(s, "Interleaved round by round in the same run (" + CYCLES + " rounds, after one warm-up each), "
@@ -195,6 +196,7 @@ public final class Bench {
         copy(elements.routeAdd, f.routeAdd);
         copy(elements.routeDelete, f.routeDelete);
         copy(elements.routeBulk, f.routeBulk);
+        copy(elements.nftBulk, f.nftBulk);
         return f;
     }
 
@@ -262,7 +264,8 @@ public final class Bench {
                     + "agent/floor compares like with like.", "N", "primitive", "samples", "p50 ms", "p99 ms");
             for (Object[] row : new Object[][]{{"nft add element", el.nftAdd}, {"nft delete element", el.nftDelete},
                     {"route add in a netns", el.routeAdd}, {"route del in a netns", el.routeDelete},
-                    {"route change in bulk (ip -batch), per change", el.routeBulk}}) {
+                    {"route change in bulk (ip -batch), per change", el.routeBulk},
+                    {"nft element change in bulk (nft -f), per change", el.nftBulk}}) {
                 Samples fs = (Samples) row[1];
                 report.row(ft, n, row[0], fs.count(), fs.p50(), fs.p99());
                 report.measurement("floor", n, (String) row[0], fs);
@@ -576,6 +579,26 @@ public final class Bench {
         };
     }
 
+    /**
+     * The kernel changes an operation makes, each at its bulk price (no process start-up):
+     * nft elements and route/address changes in the namespaces and on the host.
+     */
+    private double amortisedFloor(String op, int n) {
+        if (floor == null) {
+            return Double.NaN;
+        }
+        Floor el = elementFloors.getOrDefault(n, floor);
+        double nft = el.nftBulk.p50();
+        double route = el.routeBulk.p50();
+        return switch (op) {
+            case "Connect", "Disconnect" -> nft + 4 * route; // v4 and v6 route at each end
+            case "SetIpv4" -> nft + 4 * route; // host route moved, address swapped
+            case "SetIpv4 (5 peers)" -> nft + 14 * route; // and each peer's route moved
+            case "SetInternetAccess" -> nft + 2 * route; // the two default routes
+            default -> Double.NaN;
+        };
+    }
+
     private void targets(int[] sizes) {
         int big = Arrays.stream(sizes).max().orElse(0);
         double addStart = agentAddStart.p50() / 1000;
@@ -599,6 +622,12 @@ public final class Bench {
             double p99 = op.startsWith("AddPort") ? 25 : 5;
             report.target(op + " p50 at N=" + big, s.p50(), "ms", "<= " + (int) p50, s.p50() <= p50);
             report.target(op + " p99 at N=" + big, s.p99(), "ms", "<= " + (int) p99, s.p99() <= p99);
+            double kernel = amortisedFloor(op, big);
+            if (!Double.isNaN(kernel) && atBig.get("version") != null) {
+                double bound = 3 * kernel + atBig.get("version").p50();
+                report.target(op + " p50 at N=" + big + " vs 3 x amortised kernel floor + version p50", s.p50(), "ms",
+                        String.format(Locale.ROOT, "<= %.3g", bound), s.p50() <= bound);
+            }
             int small = Arrays.stream(sizes).min().orElse(big);
             if (small != big && ops.get(small).get(op) != null) {
                 // flat: the largest N no more than 1.5x the smallest (+0.5 ms of noise allowance)

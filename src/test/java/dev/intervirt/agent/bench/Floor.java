@@ -43,6 +43,8 @@ final class Floor {
     final Samples routeDelete = new Samples();
     /** Per change, one sample per batch of {@link #BULK}. */
     final Samples routeBulk = new Samples();
+    /** Per element, one sample per {@code nft -f} transaction of {@link #BULK} adds and deletes. */
+    final Samples nftBulk = new Samples();
 
     private final Path imageRootfs;
     private final Path workDir;
@@ -118,6 +120,20 @@ final class Floor {
             String element = "{ \"ivqf" + s + "\" . \"ivqg" + s + "\" }";
             nftAdd.time(() -> ProcessRunner.run(List.of("nft", "add", "element", "inet", TABLE, "links", element)));
             nftDelete.time(() -> ProcessRunner.run(List.of("nft", "delete", "element", "inet", TABLE, "links", element)));
+        }
+        for (int r = 0; r < BULK_ROUNDS; r++) {
+            StringBuilder batch = new StringBuilder(BULK * 60);
+            for (int s = 0; s < BULK / 2; s++) {
+                batch.append("add element inet ").append(TABLE).append(" links { \"ivqf").append(s).append("\" . \"ivqg")
+                        .append(s).append("\" }\n");
+            }
+            for (int s = 0; s < BULK / 2; s++) {
+                batch.append("delete element inet ").append(TABLE).append(" links { \"ivqf").append(s).append("\" . \"ivqg")
+                        .append(s).append("\" }\n");
+            }
+            long t0 = System.nanoTime();
+            ProcessRunner.run(List.of("nft", "-f", "-"), batch.toString());
+            nftBulk.add((System.nanoTime() - t0) / 1e6 / BULK);
         }
         ProcessRunner.run(List.of("nft", "delete", "table", "inet", TABLE));
         String pid = Integer.toString(init);
