@@ -14,6 +14,7 @@ import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.state.StateStore;
 import dev.intervirt.agent.state.Topology;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
@@ -54,6 +55,15 @@ public class HostProducers {
     @Singleton
     HostRoutes routes(AgentConfig config) {
         return new NetlinkHostRoutes(config.bridge());
+    }
+
+    /** When the agent stops: the namespace sockets are closed; containers and their routes stay. */
+    void closeNetns(@Disposes ContainerNetns netns) {
+        netns.close();
+    }
+
+    void closeRoutes(@Disposes HostRoutes routes) {
+        routes.close();
     }
 
     @Produces

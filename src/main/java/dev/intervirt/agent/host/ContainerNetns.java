@@ -48,4 +48,8 @@ public interface ContainerNetns {
      */
     default void release(int initPid) {
     }
+
+    /** Lets go of everything held (the agent stops); the containers' network stays as it is. */
+    default void close() {
+    }
 }

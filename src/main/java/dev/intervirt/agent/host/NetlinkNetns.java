@@ -193,6 +193,12 @@ public final class NetlinkNetns implements ContainerNetns {
         sockets.release(initPid);
     }
 
+    /** Closes every namespace socket (the agent stops; containers keep running). */
+    @Override
+    public void close() {
+        sockets.close();
+    }
+
     // ------------------------------------------------------------------ requests (package-private for tests)
 
     static List<Message> addPeerRequests(Peer peer, int idx) {
@@ -249,17 +255,32 @@ public final class NetlinkNetns implements ContainerNetns {
         });
     }
 
-    /** Runs with eth0's index; once more with a fresh look-up when the device went away meanwhile. */
+    /**
+     * Runs with eth0's index; once more with a fresh look-up when the device went away meanwhile.
+     * A socket released meanwhile (the container stopped) is the error of a gone init.
+     */
     private static <T> T run(NamespaceSockets.Handle h, Function<Integer, T> work) {
         try {
-            return work.apply(h.linkIndex(IFACE));
-        } catch (NetlinkException e) {
-            if (e.errno() != NetlinkException.ENODEV) {
-                throw e;
+            try {
+                return work.apply(h.linkIndex(IFACE));
+            } catch (NetlinkException e) {
+                if (e.errno() != NetlinkException.ENODEV) {
+                    throw e;
+                }
+                h.forgetIndexes();
+                return work.apply(h.linkIndex(IFACE));
             }
-            h.forgetIndexes();
-            return work.apply(h.linkIndex(IFACE));
+        } catch (NetlinkException e) {
+            if (e.errno() == NetlinkException.EBADF) {
+                throw gone(h.pid());
+            }
+            throw e;
         }
+    }
+
+    private static AgentException gone(int initPid) {
+        return new AgentException(ErrorCode.GUEST,
+                "The container's init (pid " + initPid + ") is gone: the container stopped meanwhile.");
     }
 
     private NamespaceSockets.Handle handle(int initPid, Runnable whenOpened) {
@@ -267,8 +288,7 @@ public final class NetlinkNetns implements ContainerNetns {
             return sockets.of(initPid, whenOpened);
         } catch (NamespaceSockets.GoneException e) {
             // A container that stopped between the look-up of its init and now.
-            throw new AgentException(ErrorCode.GUEST,
-                    "The container's init (pid " + initPid + ") is gone: the container stopped meanwhile.");
+            throw gone(initPid);
         }
     }
 

@@ -13,6 +13,7 @@ public class NetlinkException extends CommandFailedException {
 
     public static final int ENOENT = 2;
     public static final int ESRCH = 3;
+    public static final int EBADF = 9;
     public static final int EEXIST = 17;
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;

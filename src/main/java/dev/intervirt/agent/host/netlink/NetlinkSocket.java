@@ -132,7 +132,9 @@ public final class NetlinkSocket implements AutoCloseable {
     /** Sends, then reads until every request is acknowledged (or its dump done); returns the data messages. */
     private synchronized List<ByteBuffer> exchange(List<Message> requests) {
         if (fd < 0) {
-            throw new IllegalStateException("netlink socket closed");
+            // released meanwhile: its container stopped or restarted
+            throw new NetlinkException(requests.isEmpty() ? "send" : requests.get(0).description, NetlinkException.EBADF,
+                    "the socket was closed");
         }
         if (requests.isEmpty()) {
             return List.of();
