@@ -81,12 +81,15 @@ public final class NetlinkHostRoutes implements HostRoutes, AutoCloseable {
                 Requests.deleteRoute(Route.host(oldAddress, idx)).tolerating(NetlinkException.ESRCH)));
     }
 
-    /** Host routes through the bridge of protocol boot, both families; none when there is no bridge. */
+    /**
+     * Host routes through the bridge of protocol boot, both families; none when there is no
+     * bridge. The bridge is looked up afresh: the network watch asks after repairing a bridge.
+     */
     @Override
     public Set<InetAddress> existing() {
         int idx;
         try {
-            idx = index(false);
+            idx = index(true);
         } catch (NetlinkException e) {
             if (e.errno() == NetlinkException.ENODEV) {
                 return Set.of();
