@@ -4,16 +4,17 @@ import dev.intervirt.agent.host.ContainerNetns;
 import dev.intervirt.agent.host.Firewall;
 import dev.intervirt.agent.host.HostRoutes;
 import dev.intervirt.agent.host.Hypervisor;
-import dev.intervirt.agent.host.IpHostRoutes;
 import dev.intervirt.agent.host.LibvirtHypervisor;
+import dev.intervirt.agent.host.NetlinkHostRoutes;
+import dev.intervirt.agent.host.NetlinkNetns;
 import dev.intervirt.agent.host.NftFirewall;
-import dev.intervirt.agent.host.NsenterNetns;
 import dev.intervirt.agent.host.OverlayRootfs;
 import dev.intervirt.agent.host.PidLimits;
 import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.state.StateStore;
 import dev.intervirt.agent.state.Topology;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
@@ -42,16 +43,27 @@ public class HostProducers {
         return new NftFirewall(config.ownerName(), config.bridge(), config.portPrefix(), config.port());
     }
 
+    /** In-process rtnetlink; {@code NsenterNetns} is the documented fallback (one process per step). */
     @Produces
     @Singleton
     ContainerNetns netns() {
-        return new NsenterNetns();
+        return new NetlinkNetns();
     }
 
+    /** In-process rtnetlink; {@code IpHostRoutes} is the documented fallback. */
     @Produces
     @Singleton
     HostRoutes routes(AgentConfig config) {
-        return new IpHostRoutes(config.bridge());
+        return new NetlinkHostRoutes(config.bridge());
+    }
+
+    /** When the agent stops: the namespace sockets are closed; containers and their routes stay. */
+    void closeNetns(@Disposes ContainerNetns netns) {
+        netns.close();
+    }
+
+    void closeRoutes(@Disposes HostRoutes routes) {
+        routes.close();
     }
 
     @Produces

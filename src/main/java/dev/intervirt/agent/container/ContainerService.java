@@ -21,6 +21,10 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.logging.Logger;
 
 /**
@@ -32,6 +36,12 @@ public class ContainerService {
 
     private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
     private static final Duration REBOOT_WAIT = Duration.ofSeconds(20);
+    /** Work overlapped with a libvirt call; threads are made as needed and idle ones expire. */
+    private static final ExecutorService ALONGSIDE = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "alongside-libvirt");
+        t.setDaemon(true);
+        return t;
+    });
 
     private Topology topology;
     private Hypervisor hypervisor;
@@ -77,10 +87,19 @@ public class ContainerService {
             undo.push(() -> rootfs.delete(c.id()));
             steps.lap("dirs");
             String domain = hypervisor.domainName(c.id());
-            hypervisor.define(spec(c, root, image));
+            // The host side of the network does not depend on the domain: made while libvirt defines it.
+            CompletableFuture<Void> attached = CompletableFuture.runAsync(() -> network.attach(c), ALONGSIDE);
+            try {
+                hypervisor.define(spec(c, root, image));
+            } catch (RuntimeException e) {
+                if (awaitQuietly(attached)) {
+                    network.detach(c);
+                }
+                throw e;
+            }
             undo.push(() -> hypervisor.undefine(domain));
             steps.lap("define");
-            network.attach(c);
+            await(attached);
             undo.push(() -> network.detach(c));
             steps.lap("network");
             undo.commit();
@@ -264,6 +283,31 @@ public class ContainerService {
     static boolean hasDocker(Path root) {
         return Files.exists(root.resolve("usr/sbin/dockerd"), LinkOption.NOFOLLOW_LINKS)
                 || Files.exists(root.resolve("usr/bin/dockerd"), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Waits for overlapped work; its failure is rethrown as it was thrown. */
+    private static void await(CompletableFuture<Void> work) {
+        try {
+            work.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    /** Waits for overlapped work; whether it succeeded. */
+    private static boolean awaitQuietly(CompletableFuture<Void> work) {
+        try {
+            work.join();
+            return true;
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return false;
+        }
     }
 
     private static void sleepQuietly(long ms) {

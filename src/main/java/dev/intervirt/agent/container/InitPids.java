@@ -1,5 +1,6 @@
 package dev.intervirt.agent.container;
 
+import dev.intervirt.agent.host.ContainerNetns;
 import dev.intervirt.agent.host.Hypervisor;
 import dev.intervirt.agent.state.ContainerRecord;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -13,29 +14,38 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Which containers run, and the pid of their init (the way into their namespaces). Cached
- * from start to stop so that network operations need no libvirt round trip.
+ * from start to stop so that network operations need no libvirt round trip. When a pid is
+ * dropped or replaced, the namespace handle kept for it is released.
  */
 @ApplicationScoped
 public class InitPids {
 
     private final Map<String, Integer> pids = new ConcurrentHashMap<>();
     private Hypervisor hypervisor;
+    private ContainerNetns netns;
 
     protected InitPids() {
         // for CDI proxies
     }
 
     @Inject
-    public InitPids(Hypervisor hypervisor) {
+    public InitPids(Hypervisor hypervisor, ContainerNetns netns) {
         this.hypervisor = hypervisor;
+        this.netns = netns;
     }
 
     public void started(String id, int pid) {
-        pids.put(id, pid);
+        released(pids.put(id, pid), pid);
     }
 
     public void stopped(String id) {
-        pids.remove(id);
+        released(pids.remove(id), -1);
+    }
+
+    private void released(Integer old, int current) {
+        if (old != null && old != current) {
+            netns.release(old);
+        }
     }
 
     /** The pid recorded at the last start, without asking libvirt; empty if none. */
@@ -50,13 +60,13 @@ public class InitPids {
         if (cached != null && Files.exists(Path.of("/proc", cached.toString()))) {
             return OptionalInt.of(cached);
         }
-        pids.remove(container.id());
+        released(pids.remove(container.id()), -1);
         String domain = hypervisor.domainName(container.id());
         if (!hypervisor.isRunning(domain)) {
             return OptionalInt.empty();
         }
         int pid = hypervisor.initPid(domain);
-        pids.put(container.id(), pid);
+        started(container.id(), pid);
         return OptionalInt.of(pid);
     }
 }

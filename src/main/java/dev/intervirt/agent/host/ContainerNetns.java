@@ -41,4 +41,15 @@ public interface ContainerNetns {
         removePeer(initPid, oldPeer);
         addPeer(initPid, newPeer);
     }
+
+    /**
+     * The container whose init this was stopped, or its init changed (restart): let go of
+     * whatever is held for it (an open handle on its namespace). Idempotent.
+     */
+    default void release(int initPid) {
+    }
+
+    /** Lets go of everything held (the agent stops); the containers' network stays as it is. */
+    default void close() {
+    }
 }

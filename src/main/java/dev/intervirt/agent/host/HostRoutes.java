@@ -26,6 +26,10 @@ public interface HostRoutes {
         addresses.forEach(this::remove);
     }
 
+    /** Lets go of what is held open (the agent stops); the routes stay. */
+    default void close() {
+    }
+
     /** Points {@code newAddress} at the bridge and drops {@code oldAddress}, as one step where possible. */
     default void move(InetAddress oldAddress, InetAddress newAddress) {
         add(newAddress);

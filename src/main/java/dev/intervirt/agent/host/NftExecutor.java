@@ -44,16 +44,21 @@ interface NftExecutor {
     }
 
     /**
-     * The agent's own network namespace: scripts of set-element changes only go through a
-     * long-lived {@link NftSession} (its small marker set {@code markerSet}, e.g.
-     * {@code bridge intervirt seq}); anything else, and any element script the session could
+     * The agent's own network namespace: scripts of set-element changes only go through
+     * libnftables in-process ({@link NftLibrary}, one context kept open) or, where the library
+     * cannot be loaded, a long-lived {@link NftSession} (its small marker set {@code markerSet},
+     * e.g. {@code bridge intervirt seq}); anything else, and any element script the session could
      * not run, through a one-shot {@code nft -f -} (see {@link #oneShot}). Direct writes to /proc/sys.
      */
     static NftExecutor local(String markerSet) {
-        NftSession session = markerSet == null ? null : new NftSession(List.of(), markerSet);
+        NftLibrary library = markerSet == null ? null : NftLibrary.load();
+        NftSession session = markerSet == null || library != null ? null : new NftSession(List.of(), markerSet);
         return new NftExecutor() {
             @Override
             public void close() {
+                if (library != null) {
+                    library.close();
+                }
                 if (session != null) {
                     session.close();
                 }
@@ -63,6 +68,9 @@ interface NftExecutor {
             public ProcessRunner.Result run(String script) {
                 List<String> lines = script.lines().filter(l -> !l.isBlank()).toList();
                 boolean elementsOnly = elementsOnly(lines);
+                if (library != null && elementsOnly) {
+                    return library.run(lines);
+                }
                 if (session != null && elementsOnly) {
                     ProcessRunner.Result r = session.run(lines);
                     if (r.ok() || !r.stderr().startsWith("nft session")) {

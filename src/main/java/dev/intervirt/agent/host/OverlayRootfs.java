@@ -1,5 +1,9 @@
 package dev.intervirt.agent.host;
 
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 
@@ -79,7 +83,23 @@ public class OverlayRootfs {
         if (imageRootfs.toString().contains(",") || imageRootfs.toString().contains(":")) {
             throw new AgentException(ErrorCode.GUEST, "The image path must not contain ',' or ':': " + imageRootfs);
         }
-        runMount(List.of("mount", "-t", "overlay", "overlay", "-o", options, root.toString()), id);
+        mountOverlay(options, root, id);
+    }
+
+    /** {@code mount -t overlay overlay -o OPTIONS ROOT} as the system call itself: no process on the start path. */
+    private static void mountOverlay(String options, Path root, String id) {
+        try {
+            Syscalls.INSTANCE.mount("overlay", root.toString(), "overlay", new NativeLong(0), options);
+        } catch (LastErrorException e) {
+            throw new AgentException(ErrorCode.COMMAND, "Preparing the files of container " + id + " failed: mount -t overlay "
+                    + "overlay -o " + options + " " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    private interface Syscalls extends Library {
+        Syscalls INSTANCE = Native.load("c", Syscalls.class);
+
+        int mount(String source, String target, String type, NativeLong flags, String data) throws LastErrorException;
     }
 
     /** Unmounts the overlay if mounted (lazily if still busy). */

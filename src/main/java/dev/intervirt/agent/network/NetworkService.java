@@ -23,10 +23,6 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.util.List;
 import java.util.OptionalInt;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
@@ -40,13 +36,6 @@ import java.util.logging.Logger;
 public class NetworkService {
 
     private static final Logger LOG = Logger.getLogger(NetworkService.class.getName());
-
-    /** The second end of a link change; threads are made as needed and idle ones expire. */
-    private static final ExecutorService ENDS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "link-end");
-        t.setDaemon(true);
-        return t;
-    });
 
     private Topology topology;
     private Firewall firewall;
@@ -333,12 +322,11 @@ public class NetworkService {
     }
 
     /**
-     * Runs the two ends' namespace changes at the same time: each is one process of its own
-     * (nsenter + ip), so a link costs one process start of wall time, not two. Both always run
-     * to their end; the first failure is then thrown.
+     * Runs the two ends' namespace changes one after the other in the calling thread: each is
+     * one netlink exchange (~0.05 ms), cheaper than handing one to another thread. Both always
+     * run to their end; the first failure is then thrown.
      */
     private static void bothEnds(Runnable first, Runnable second) {
-        Future<?> other = ENDS.submit(second);
         RuntimeException failure = null;
         try {
             first.run();
@@ -346,15 +334,10 @@ public class NetworkService {
             failure = e;
         }
         try {
-            other.get();
-        } catch (ExecutionException e) {
+            second.run();
+        } catch (RuntimeException e) {
             if (failure == null) {
-                failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            if (failure == null) {
-                failure = new AgentException(ErrorCode.GUEST, "interrupted");
+                failure = e;
             }
         }
         if (failure != null) {

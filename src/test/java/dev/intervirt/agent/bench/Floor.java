@@ -19,12 +19,16 @@ import java.util.List;
  * overlay mount, libvirt define and start of the same domain XML with the same image, the
  * graceful stop (systemd's poweroff signal, wait for "shut off"), undefine and delete; one
  * nftables set-element add and delete (one {@code nft} process each); one route add and
- * delete inside a running container's network namespace ({@code nsenter … ip}). Everything it
- * makes is named {@code ivqfloor*} and removed again.
+ * delete inside a running container's network namespace ({@code nsenter … ip}), and the same
+ * route changes in bulk ({@code ip -batch} of {@value #BULK} in one namespace, per change: the
+ * amortised kernel floor, no process start-up). Everything it makes is named {@code ivqfloor*}
+ * and removed again.
  */
 final class Floor {
 
     static final String PREFIX = "ivqfloor";
+    static final int BULK = 1000;
+    private static final int BULK_ROUNDS = 5;
     private static final String TABLE = PREFIX;
 
     final Samples define = new Samples();
@@ -37,6 +41,10 @@ final class Floor {
     final Samples nftDelete = new Samples();
     final Samples routeAdd = new Samples();
     final Samples routeDelete = new Samples();
+    /** Per change, one sample per batch of {@link #BULK}. */
+    final Samples routeBulk = new Samples();
+    /** Per element, one sample per {@code nft -f} transaction of {@link #BULK} adds and deletes. */
+    final Samples nftBulk = new Samples();
 
     private final Path imageRootfs;
     private final Path workDir;
@@ -113,6 +121,20 @@ final class Floor {
             nftAdd.time(() -> ProcessRunner.run(List.of("nft", "add", "element", "inet", TABLE, "links", element)));
             nftDelete.time(() -> ProcessRunner.run(List.of("nft", "delete", "element", "inet", TABLE, "links", element)));
         }
+        for (int r = 0; r < BULK_ROUNDS; r++) {
+            StringBuilder batch = new StringBuilder(BULK * 60);
+            for (int s = 0; s < BULK / 2; s++) {
+                batch.append("add element inet ").append(TABLE).append(" links { \"ivqf").append(s).append("\" . \"ivqg")
+                        .append(s).append("\" }\n");
+            }
+            for (int s = 0; s < BULK / 2; s++) {
+                batch.append("delete element inet ").append(TABLE).append(" links { \"ivqf").append(s).append("\" . \"ivqg")
+                        .append(s).append("\" }\n");
+            }
+            long t0 = System.nanoTime();
+            ProcessRunner.run(List.of("nft", "-f", "-"), batch.toString());
+            nftBulk.add((System.nanoTime() - t0) / 1e6 / BULK);
+        }
         ProcessRunner.run(List.of("nft", "delete", "table", "inet", TABLE));
         String pid = Integer.toString(init);
         // the agent brings eth0 up when it configures a started container; not part of a route's cost
@@ -121,6 +143,18 @@ final class Floor {
             String route = "10.254." + (s / 250) + "." + (s % 250 + 1) + "/32";
             routeAdd.time(() -> ProcessRunner.run(List.of("nsenter", "-t", pid, "-n", "ip", "route", "add", route, "dev", "eth0")));
             routeDelete.time(() -> ProcessRunner.run(List.of("nsenter", "-t", pid, "-n", "ip", "route", "del", route, "dev", "eth0")));
+        }
+        for (int r = 0; r < BULK_ROUNDS; r++) {
+            StringBuilder batch = new StringBuilder(BULK * 40);
+            for (int s = 0; s < BULK / 2; s++) {
+                batch.append("route add 10.253.").append(s / 250).append('.').append(s % 250 + 1).append("/32 dev eth0\n");
+            }
+            for (int s = 0; s < BULK / 2; s++) {
+                batch.append("route del 10.253.").append(s / 250).append('.').append(s % 250 + 1).append("/32 dev eth0\n");
+            }
+            long t0 = System.nanoTime();
+            ProcessRunner.run(List.of("nsenter", "-t", pid, "-n", "ip", "-batch", "-"), batch.toString());
+            routeBulk.add((System.nanoTime() - t0) / 1e6 / BULK);
         }
     }
 

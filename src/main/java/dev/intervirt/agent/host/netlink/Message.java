@@ -1,0 +1,101 @@
+package dev.intervirt.agent.host.netlink;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * One rtnetlink request as bytes: the 16-byte {@code nlmsghdr}, the family header
+ * ({@code rtmsg}, {@code ifaddrmsg} or {@code ifinfomsg}) and 4-byte aligned attributes, in the
+ * machine's byte order. The sequence number is filled in when the message is sent.
+ * {@code tolerated} errnos count as success (e.g. "no such route" when deleting).
+ */
+public final class Message {
+
+    final byte[] bytes;
+    final String description;
+    final Set<Integer> tolerated;
+
+    private Message(byte[] bytes, String description, Set<Integer> tolerated) {
+        this.bytes = bytes;
+        this.description = description;
+        this.tolerated = tolerated;
+    }
+
+    /** The same request, with these errnos taken as success. */
+    public Message tolerating(Integer... errnos) {
+        return new Message(bytes, description, Set.of(errnos));
+    }
+
+    public String description() {
+        return description;
+    }
+
+    int type() {
+        return ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()).getShort(4) & 0xffff;
+    }
+
+    /** Builds one message; {@link #build} writes its length. */
+    static final class Builder {
+        private final ByteBuffer b = ByteBuffer.allocate(256).order(ByteOrder.nativeOrder());
+
+        Builder(int type, int flags) {
+            b.putInt(0).putShort((short) type).putShort((short) flags).putInt(0).putInt(0);
+        }
+
+        Builder u8(int v) {
+            b.put((byte) v);
+            return this;
+        }
+
+        Builder u16(int v) {
+            b.putShort((short) v);
+            return this;
+        }
+
+        Builder u32(int v) {
+            b.putInt(v);
+            return this;
+        }
+
+        Builder attr(int type, byte[] value) {
+            int len = 4 + value.length;
+            b.putShort((short) len).putShort((short) type).put(value);
+            pad();
+            return this;
+        }
+
+        Builder attrU32(int type, int value) {
+            return attr(type, ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(value).array());
+        }
+
+        Builder attrString(int type, String value) {
+            byte[] s = value.getBytes(StandardCharsets.US_ASCII);
+            return attr(type, Arrays.copyOf(s, s.length + 1));
+        }
+
+        private void pad() {
+            while (b.position() % 4 != 0) {
+                b.put((byte) 0);
+            }
+        }
+
+        Message build(String description) {
+            pad();
+            b.putInt(0, b.position());
+            return new Message(Arrays.copyOf(b.array(), b.position()), description, Set.of());
+        }
+    }
+
+    static int family(InetAddress a) {
+        return a instanceof Inet4Address ? Rtnl.AF_INET : Rtnl.AF_INET6;
+    }
+
+    static int hostPrefix(InetAddress a) {
+        return a instanceof Inet4Address ? 32 : 128;
+    }
+}

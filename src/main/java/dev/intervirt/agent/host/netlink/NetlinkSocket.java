@@ -1,0 +1,340 @@
+package dev.intervirt.agent.host.netlink;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One {@code NETLINK_ROUTE} socket. It acts in the network namespace of the thread that
+ * opened it, for its whole life, whatever thread uses it later. Requests are sent together in
+ * one {@code send} and each is acknowledged; the kernel applies every one even when an earlier
+ * one fails (as {@code ip -force -batch}), and the first failure that is not tolerated is
+ * thrown once all acknowledgements are read. Thread-safe (one exchange at a time).
+ */
+public final class NetlinkSocket implements AutoCloseable {
+
+    private static final int RECEIVE_BUFFER = 64 * 1024;
+    private static final int TIMEOUT_SECONDS = 10;
+    private static final int NETLINK_CAP_ACK = 10;
+
+    private final Memory receive = new Memory(RECEIVE_BUFFER);
+    private Memory send = new Memory(4096);
+    private int fd;
+    private int sequence = (int) (System.nanoTime() & 0x3fffffff);
+
+    private NetlinkSocket(int fd) {
+        this.fd = fd;
+    }
+
+    /** A socket in the calling thread's network namespace. */
+    public static NetlinkSocket open() {
+        int fd;
+        try {
+            fd = LibC.INSTANCE.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
+        } catch (LastErrorException e) {
+            throw new NetlinkException("socket", e.getErrorCode(), null);
+        }
+        try {
+            Memory address = new Memory(12); // sockaddr_nl: family, pad, pid 0 (kernel assigns), groups 0
+            address.clear();
+            address.setShort(0, (short) LibC.AF_NETLINK);
+            LibC.INSTANCE.bind(fd, address, 12);
+            Memory timeout = new Memory(16); // struct timeval
+            timeout.setLong(0, TIMEOUT_SECONDS);
+            timeout.setLong(8, 0);
+            LibC.INSTANCE.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, timeout, 16);
+            Memory one = new Memory(4);
+            one.setInt(0, 1);
+            optional(fd, LibC.NETLINK_EXT_ACK, one);
+            optional(fd, NETLINK_CAP_ACK, one);
+        } catch (LastErrorException e) {
+            LibC.INSTANCE.close(fd);
+            throw new NetlinkException("bind", e.getErrorCode(), null);
+        }
+        return new NetlinkSocket(fd);
+    }
+
+    /** The kernel's error text and short acks are comforts: older kernels lack them. */
+    private static void optional(int fd, int option, Memory value) {
+        try {
+            LibC.INSTANCE.setsockopt(fd, LibC.SOL_NETLINK, option, value, 4);
+        } catch (LastErrorException e) {
+            // not supported: plain errno only
+        }
+    }
+
+    /** Sends the requests in one go and waits for every acknowledgement. */
+    public void execute(List<Message> requests) {
+        exchange(requests);
+    }
+
+    public void execute(Message... requests) {
+        exchange(List.of(requests));
+    }
+
+    /** The device called {@code name}; "no such device" when there is none. */
+    public Link link(String name) {
+        for (ByteBuffer m : exchange(List.of(Requests.getLink(name)))) {
+            if (type(m) == Rtnl.RTM_NEWLINK) {
+                return parseLink(m);
+            }
+        }
+        throw new NetlinkException("link show " + name, NetlinkException.ENODEV, null);
+    }
+
+    /** Every route of the family ({@link Requests#IPV4} or {@link Requests#IPV6}), all tables. */
+    public List<Route> routes(int family) {
+        List<Route> routes = new ArrayList<>();
+        for (ByteBuffer m : exchange(List.of(Requests.dumpRoutes(family)))) {
+            if (type(m) == Rtnl.RTM_NEWROUTE) {
+                routes.add(parseRoute(m));
+            }
+        }
+        return routes;
+    }
+
+    /** Every address of the family. */
+    public List<Address> addresses(int family) {
+        List<Address> addresses = new ArrayList<>();
+        for (ByteBuffer m : exchange(List.of(Requests.dumpAddresses(family)))) {
+            if (type(m) == Rtnl.RTM_NEWADDR) {
+                addresses.add(parseAddress(m));
+            }
+        }
+        return addresses;
+    }
+
+    public synchronized boolean isOpen() {
+        return fd >= 0;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (fd >= 0) {
+            try {
+                LibC.INSTANCE.close(fd);
+            } catch (LastErrorException e) {
+                // closed either way
+            }
+            fd = -1;
+        }
+    }
+
+    // ------------------------------------------------------------------ exchange
+
+    /** Sends, then reads until every request is acknowledged (or its dump done); returns the data messages. */
+    private synchronized List<ByteBuffer> exchange(List<Message> requests) {
+        if (fd < 0) {
+            // released meanwhile: its container stopped or restarted
+            throw new NetlinkException(requests.isEmpty() ? "send" : requests.get(0).description, NetlinkException.EBADF,
+                    "the socket was closed");
+        }
+        if (requests.isEmpty()) {
+            return List.of();
+        }
+        int total = requests.stream().mapToInt(m -> m.bytes.length).sum();
+        if (send.size() < total) {
+            send = new Memory(Math.max(total, send.size() * 2));
+        }
+        int first = nextSequence(requests.size());
+        int offset = 0;
+        for (int i = 0; i < requests.size(); i++) {
+            byte[] b = requests.get(i).bytes;
+            send.write(offset, b, 0, b.length);
+            send.setInt(offset + 8, first + i);
+            offset += b.length;
+        }
+        try {
+            LibC.INSTANCE.send(fd, send, total, 0);
+        } catch (LastErrorException e) {
+            throw new NetlinkException("send", e.getErrorCode(), null);
+        }
+        boolean[] done = new boolean[requests.size()];
+        int pending = requests.size();
+        NetlinkException failure = null;
+        List<ByteBuffer> data = new ArrayList<>();
+        while (pending > 0) {
+            long n;
+            try {
+                n = LibC.INSTANCE.recv(fd, receive, RECEIVE_BUFFER, 0);
+            } catch (LastErrorException e) {
+                String what = requests.get(0).description;
+                throw new NetlinkException(what, e.getErrorCode(), e.getErrorCode() == 11 ? "no answer from the kernel" : null);
+            }
+            ByteBuffer buf = receive.getByteBuffer(0, n).order(ByteOrder.nativeOrder());
+            int pos = 0;
+            while (pos + Rtnl.NLMSG_HDRLEN <= n) {
+                int len = buf.getInt(pos);
+                if (len < Rtnl.NLMSG_HDRLEN || pos + len > n) {
+                    break;
+                }
+                int type = buf.getShort(pos + 4) & 0xffff;
+                int flags = buf.getShort(pos + 6) & 0xffff;
+                int index = buf.getInt(pos + 8) - first;
+                if (index >= 0 && index < done.length && !done[index]) {
+                    if (type == Rtnl.NLMSG_ERROR || type == Rtnl.NLMSG_DONE) {
+                        int error = len >= Rtnl.NLMSG_HDRLEN + 4 ? -buf.getInt(pos + Rtnl.NLMSG_HDRLEN) : 0;
+                        Message request = requests.get(index);
+                        if (type == Rtnl.NLMSG_ERROR && error > 0 && !request.tolerated.contains(error) && failure == null) {
+                            failure = new NetlinkException(request.description, error, extendedMessage(buf, pos, len, flags));
+                        }
+                        done[index] = true;
+                        pending--;
+                    } else if (type != Rtnl.NLMSG_NOOP) {
+                        byte[] copy = new byte[len];
+                        buf.get(pos, copy);
+                        data.add(ByteBuffer.wrap(copy).order(ByteOrder.nativeOrder()));
+                    }
+                }
+                pos += align(len);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return data;
+    }
+
+    private int nextSequence(int count) {
+        int first = sequence;
+        sequence += count;
+        if (sequence < 0 || sequence > 0x3fffffff) {
+            sequence = 1;
+        }
+        return first;
+    }
+
+    /** The kernel's own words ({@code NLMSGERR_ATTR_MSG}), when it sent any. */
+    private static String extendedMessage(ByteBuffer buf, int pos, int len, int flags) {
+        if ((flags & Rtnl.NLM_F_ACK_TLVS) == 0) {
+            return null;
+        }
+        int original = pos + Rtnl.NLMSG_HDRLEN + 4;
+        int attrs = original + ((flags & Rtnl.NLM_F_CAPPED) != 0 ? Rtnl.NLMSG_HDRLEN : align(buf.getInt(original)));
+        int end = pos + len;
+        while (attrs + 4 <= end) {
+            int alen = buf.getShort(attrs) & 0xffff;
+            int atype = buf.getShort(attrs + 2) & 0x3fff;
+            if (alen < 4 || attrs + alen > end) {
+                break;
+            }
+            if (atype == Rtnl.NLMSGERR_ATTR_MSG) {
+                return cString(buf, attrs + 4, alen - 4);
+            }
+            attrs += align(alen);
+        }
+        return null;
+    }
+
+    // ------------------------------------------------------------------ parsing
+
+    static int type(ByteBuffer m) {
+        return m.getShort(4) & 0xffff;
+    }
+
+    static Route parseRoute(ByteBuffer m) {
+        int p = Rtnl.NLMSG_HDRLEN;
+        int family = m.get(p) & 0xff;
+        int prefix = m.get(p + 1) & 0xff;
+        int table = m.get(p + 4) & 0xff;
+        int protocol = m.get(p + 5) & 0xff;
+        int scope = m.get(p + 6) & 0xff;
+        boolean onlink = (m.getInt(p + 8) & Rtnl.RTNH_F_ONLINK) != 0;
+        InetAddress dst = null;
+        InetAddress gateway = null;
+        int oif = 0;
+        for (int a = p + 12; a + 4 <= m.capacity(); ) {
+            int alen = m.getShort(a) & 0xffff;
+            int atype = m.getShort(a + 2) & 0x3fff;
+            if (alen < 4 || a + alen > m.capacity()) {
+                break;
+            }
+            switch (atype) {
+                case Rtnl.RTA_DST -> dst = address(m, a + 4, alen - 4);
+                case Rtnl.RTA_GATEWAY -> gateway = address(m, a + 4, alen - 4);
+                case Rtnl.RTA_OIF -> oif = m.getInt(a + 4);
+                case Rtnl.RTA_TABLE -> table = m.getInt(a + 4);
+                default -> {
+                }
+            }
+            a += align(alen);
+        }
+        return new Route(family, dst, prefix, oif, gateway, scope, onlink, protocol, table);
+    }
+
+    static Address parseAddress(ByteBuffer m) {
+        int p = Rtnl.NLMSG_HDRLEN;
+        int prefix = m.get(p + 1) & 0xff;
+        int scope = m.get(p + 3) & 0xff;
+        int index = m.getInt(p + 4);
+        InetAddress local = null;
+        InetAddress address = null;
+        for (int a = p + 8; a + 4 <= m.capacity(); ) {
+            int alen = m.getShort(a) & 0xffff;
+            int atype = m.getShort(a + 2) & 0x3fff;
+            if (alen < 4 || a + alen > m.capacity()) {
+                break;
+            }
+            if (atype == Rtnl.IFA_LOCAL) {
+                local = address(m, a + 4, alen - 4);
+            } else if (atype == Rtnl.IFA_ADDRESS) {
+                address = address(m, a + 4, alen - 4);
+            }
+            a += align(alen);
+        }
+        return new Address(local != null ? local : address, prefix, index, scope);
+    }
+
+    static Link parseLink(ByteBuffer m) {
+        int p = Rtnl.NLMSG_HDRLEN;
+        int index = m.getInt(p + 4);
+        int flags = m.getInt(p + 8);
+        String name = null;
+        int master = 0;
+        for (int a = p + 16; a + 4 <= m.capacity(); ) {
+            int alen = m.getShort(a) & 0xffff;
+            int atype = m.getShort(a + 2) & 0x3fff;
+            if (alen < 4 || a + alen > m.capacity()) {
+                break;
+            }
+            if (atype == Rtnl.IFLA_IFNAME) {
+                name = cString(m, a + 4, alen - 4);
+            } else if (atype == Rtnl.IFLA_MASTER) {
+                master = m.getInt(a + 4);
+            }
+            a += align(alen);
+        }
+        return new Link(index, name, flags, master);
+    }
+
+    private static InetAddress address(ByteBuffer m, int at, int length) {
+        byte[] b = new byte[length];
+        m.get(at, b);
+        try {
+            return InetAddress.getByAddress(b);
+        } catch (UnknownHostException e) {
+            return null; // not 4 or 16 bytes: not an IP address
+        }
+    }
+
+    private static String cString(ByteBuffer m, int at, int max) {
+        int end = at;
+        while (end < at + max && m.get(end) != 0) {
+            end++;
+        }
+        byte[] b = new byte[end - at];
+        m.get(at, b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    static int align(int length) {
+        return (length + 3) & ~3;
+    }
+}
