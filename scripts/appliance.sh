@@ -21,7 +21,7 @@
 #                                  ("intervirtos/current debian/trixie")
 #   INTERVIRT_APPLIANCE_MEMORY_MIB memory limit of each computer in the appliance (256)
 #   INTERVIRT_APPLIANCE_JAVA_OPTS  the agent's JVM options in the appliance
-#                                  (INTERVIRT_AGENT_JAVA_OPTS)
+#                                  (INTERVIRT_AGENT_JAVA_OPTS + the class-data archive)
 #   INTERVIRT_APPLIANCE_OUT        output directory (target/appliance)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -40,7 +40,8 @@ out=${INTERVIRT_APPLIANCE_OUT:-$root/target/appliance}
 disk_gib=${INTERVIRT_APPLIANCE_DISK_GIB:-20}
 read -r -a images <<<"${INTERVIRT_APPLIANCE_IMAGES:-intervirtos/current debian/trixie}"
 memory_mib=${INTERVIRT_APPLIANCE_MEMORY_MIB:-256}
-java_opts=${INTERVIRT_APPLIANCE_JAVA_OPTS:-$INTERVIRT_AGENT_JAVA_OPTS}
+# + the class-data archive the role dumps at build time (tasks/appliance.yml).
+java_opts=${INTERVIRT_APPLIANCE_JAVA_OPTS:-$INTERVIRT_AGENT_JAVA_OPTS -XX:SharedArchiveFile=/opt/intervirt/intervirt-agent.jsa}
 name=intervirt-appliance.qcow2
 release=trixie
 [[ $disk_gib =~ ^[0-9]+$ ]] && [ "$disk_gib" -ge 4 ] || die "$step" "INTERVIRT_APPLIANCE_DISK_GIB must be a number ≥ 4"
@@ -101,7 +102,11 @@ cleanup() {
   local rc=$?
   set +e
   unmount_all
-  rm -rf --one-file-system "$work"
+  if [ "$rc" -ne 0 ] && [ "${INTERVIRT_APPLIANCE_KEEP:-}" = 1 ]; then
+    log "$step" "INTERVIRT_APPLIANCE_KEEP=1: the unfinished build stays in $work"
+  else
+    rm -rf --one-file-system "$work"
+  fi
   if [ ${#timings[@]} -gt 0 ]; then
     log "$step" "timings:"
     printf '  %s\n' "${timings[@]}" >&2
@@ -126,7 +131,9 @@ path-include=/usr/share/locale/locale.alias
 path-exclude=/usr/share/lintian/*
 EOF
 debootstrap --variant=minbase --include=python3 "$release" "$rootfs" "$INTERVIRT_DEBIAN_MIRROR" \
-  >"$logs/debootstrap.log" 2>&1 || { tail -n 20 "$logs/debootstrap.log" >&2; die "$step" "debootstrap failed"; }
+  >"$logs/debootstrap.log" 2>&1 || {
+    cat "$rootfs/debootstrap/debootstrap.log" >>"$logs/debootstrap.log" 2>/dev/null
+    tail -n 20 "$logs/debootstrap.log" >&2; die "$step" "debootstrap failed (log: $logs/debootstrap.log)"; }
 chroot "$rootfs" dpkg-query -W -f '${Package}\n' | sort >"$work/packages.before"
 log "$step" "bare system: $(wc -l <"$work/packages.before") packages"
 end "debootstrap (bare, minbase + python3)"
