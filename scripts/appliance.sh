@@ -40,8 +40,8 @@ out=${INTERVIRT_APPLIANCE_OUT:-$root/target/appliance}
 disk_gib=${INTERVIRT_APPLIANCE_DISK_GIB:-20}
 read -r -a images <<<"${INTERVIRT_APPLIANCE_IMAGES:-intervirtos/current debian/trixie}"
 memory_mib=${INTERVIRT_APPLIANCE_MEMORY_MIB:-256}
-# + the class-data archive the role dumps at build time (tasks/appliance.yml).
-java_opts=${INTERVIRT_APPLIANCE_JAVA_OPTS:-$INTERVIRT_AGENT_JAVA_OPTS -XX:SharedArchiveFile=/opt/intervirt/intervirt-agent.jsa}
+# (+ the class-data archive the role dumps at build time: tasks/appliance.yml)
+java_opts=${INTERVIRT_APPLIANCE_JAVA_OPTS:-$INTERVIRT_AGENT_JAVA_OPTS}
 name=intervirt-appliance.qcow2
 release=trixie
 [[ $disk_gib =~ ^[0-9]+$ ]] && [ "$disk_gib" -ge 4 ] || die "$step" "INTERVIRT_APPLIANCE_DISK_GIB must be a number ≥ 4"
@@ -61,7 +61,7 @@ flock 8
 # --- 1. host packages -----------------------------------------------------------------
 begin "host packages"
 packages=(debootstrap debian-archive-keyring e2fsprogs fdisk grub-pc-bin qemu-utils
-          qemu-system-x86 ansible python3 maven openjdk-17-jdk-headless)
+          qemu-system-x86 ansible ansible-lint python3 maven openjdk-17-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
