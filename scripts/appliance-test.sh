@@ -37,7 +37,7 @@ kill_qemu() {
   local pid
   pid=$(cat "$pidfile" 2>/dev/null) || return 0
   # Only our QEMU: the pid must still run the copied disk.
-  if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "file=$copy"; then
+  if [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "file=$copy"; then
     log "$step" "killing QEMU $pid"
     kill -KILL "$pid" 2>/dev/null || true
   fi

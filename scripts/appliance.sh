@@ -20,6 +20,9 @@
 #   INTERVIRT_APPLIANCE_IMAGES     images carried, ready without network
 #                                  ("intervirtos/current debian/trixie")
 #   INTERVIRT_APPLIANCE_MEMORY_MIB memory limit of each computer in the appliance (256)
+#   INTERVIRT_APPLIANCE_STOP_GRACE_SECONDS  graceful stop of a computer before a hard stop
+#                                  (4: under the emulated CPU a computer's systemd takes longer
+#                                  than the client's 10 s per reply with the default)
 #   INTERVIRT_APPLIANCE_JAVA_OPTS  the agent's JVM options in the appliance
 #                                  (INTERVIRT_AGENT_JAVA_OPTS + the class-data archive)
 #   INTERVIRT_APPLIANCE_OUT        output directory (target/appliance)
@@ -40,6 +43,7 @@ out=${INTERVIRT_APPLIANCE_OUT:-$root/target/appliance}
 disk_gib=${INTERVIRT_APPLIANCE_DISK_GIB:-20}
 read -r -a images <<<"${INTERVIRT_APPLIANCE_IMAGES:-intervirtos/current debian/trixie}"
 memory_mib=${INTERVIRT_APPLIANCE_MEMORY_MIB:-256}
+stop_grace=${INTERVIRT_APPLIANCE_STOP_GRACE_SECONDS:-4}
 # (+ the class-data archive the role dumps at build time: tasks/appliance.yml)
 java_opts=${INTERVIRT_APPLIANCE_JAVA_OPTS:-$INTERVIRT_AGENT_JAVA_OPTS}
 name=intervirt-appliance.qcow2
@@ -150,18 +154,19 @@ for image in "${images[@]}"; do
 done
 uuid=$(cat /proc/sys/kernel/random/uuid)
 prefetch=$(IFS=,; echo "${images[*]}")
-extra=$(python3 - "$jar" "$uuid" "$prefetch" "$java_opts" "$memory_mib" "${images[@]}" <<'EOF'
+extra=$(python3 - "$jar" "$uuid" "$prefetch" "$java_opts" "$memory_mib" "$stop_grace" "${images[@]}" <<'EOF'
 import json, sys
-jar, uuid, prefetch, java_opts, memory = sys.argv[1:6]
+jar, uuid, prefetch, java_opts, memory, grace = sys.argv[1:7]
 print(json.dumps({
     "intervirt_agent_jar": jar,
     "intervirt_agent_appliance_root_uuid": uuid,
-    "intervirt_agent_images": sys.argv[6:],
+    "intervirt_agent_images": sys.argv[7:],
     "intervirt_agent_java_options": java_opts,
     "intervirt_agent_environment": {
         # The carried images are there; no download or build at every boot.
         "INTERVIRT_PREFETCH_IMAGES": prefetch,
         "INTERVIRT_MEMORY_MIB": memory,
+        "INTERVIRT_STOP_GRACE_SECONDS": grace,
     },
 }))
 EOF
@@ -194,6 +199,8 @@ initrd=initrd.img-${kernel#vmlinuz-}
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*.log \
   "$rootfs"/tmp/* "$rootfs"/var/tmp/*
 : >"$rootfs/etc/machine-id"                       # a new id on first boot
+# /usr is not newer than /etc and /var: no ldconfig or catalog rebuild at the first boot.
+date -u +'TIMESTAMP_NSEC=%s%N' | tee "$rootfs/etc/.updated" >"$rootfs/var/.updated"
 mkdir -p "$rootfs/boot/grub"
 cat >"$rootfs/boot/grub/grub.cfg" <<EOF
 set timeout=0

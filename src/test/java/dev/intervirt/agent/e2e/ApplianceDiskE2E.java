@@ -179,6 +179,13 @@ class ApplianceDiskE2E {
         long deadline = System.nanoTime() + Duration.ofMinutes(6).toNanos();
         while (true) {
             assertTrue(vm.alive(), "QEMU exited during the " + what);
+            // QEMU accepts on the forwarded port before the guest listens; a WebSocket handshake
+            // would then wait for its own timeout. An HTTP answer says the agent is there.
+            if (!answersHttp(url.getPort())) {
+                assertTrue(System.nanoTime() < deadline, "no agent within 6 minutes of the " + what);
+                Thread.sleep(250);
+                continue;
+            }
             try {
                 client = AgentClient.connect(url);
                 Exchange e = client.call(request("Command").add("command", "version").build(), CLIENT_TIMEOUT);
@@ -251,6 +258,21 @@ class ApplianceDiskE2E {
             return text;
         } finally {
             session.disconnect();
+        }
+    }
+
+    /** True when something answers HTTP on the port within 2 s. */
+    private static boolean answersHttp(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(2000);
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] buf = new byte[5];
+            int n = s.getInputStream().readNBytes(buf, 0, 5);
+            return n == 5 && new String(buf, StandardCharsets.US_ASCII).equals("HTTP/");
+        } catch (IOException e) {
+            return false;
         }
     }
 

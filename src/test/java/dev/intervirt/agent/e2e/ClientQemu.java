@@ -115,20 +115,28 @@ final class ClientQemu implements AutoCloseable {
 
     /** The client's port forward: host 127.0.0.1:hostPort → guest guestPort. */
     void hostfwdAdd(int hostPort, int guestPort) {
-        hmp("hostfwd_add net0 tcp:127.0.0.1:" + hostPort + "-:" + guestPort);
+        String command = "hostfwd_add net0 tcp:127.0.0.1:" + hostPort + "-:" + guestPort;
+        String text = hmp(command);
+        if (!text.isBlank()) {                 // HMP says nothing when the forward is added
+            throw new AssertionError(command + ": " + text);
+        }
     }
 
     void hostfwdRemove(int hostPort) {
-        hmp("hostfwd_remove net0 tcp:127.0.0.1:" + hostPort);
+        String command = "hostfwd_remove net0 tcp:127.0.0.1:" + hostPort;
+        String text = hmp(command);
+        if (!text.contains("removed")) {
+            throw new AssertionError(command + ": " + text);
+        }
     }
 
-    private void hmp(String commandLine) {
+    private String hmp(String commandLine) {
         JsonObject reply = execute(Json.createObjectBuilder().add("execute", "human-monitor-command")
                 .add("arguments", Json.createObjectBuilder().add("command-line", commandLine)).build().toString());
-        String text = reply.containsKey("return") ? reply.getString("return") : String.valueOf(reply);
-        if (!text.isBlank()) {                 // HMP says nothing on success
-            throw new AssertionError(commandLine + ": " + text);
+        if (!reply.containsKey("return")) {
+            throw new AssertionError(commandLine + ": " + reply);
         }
+        return reply.getString("return");
     }
 
     /** Sends one QMP command and returns its reply (events in between are skipped). */
