@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# appliance-test.sh [DISK] - boot the appliance disk (default target/appliance/
+# appliance-test.sh [--bench] [DISK] - boot the appliance disk (default target/appliance/
 # intervirt-appliance.qcow2) as the desktop client does and drive it from the host:
 # ApplianceDiskE2E (mvn verify -Pappliance) starts QEMU with the client's exact command line
 # on a COPY of the disk (the built file stays as downloaded), plus a serial log.
+# --bench (./intervirt bench --appliance) runs ApplianceBench instead: target/bench/appliance.md.
 # Ports 55436 (agent) and 55437 (QMP) as the client uses them, under a lock shared with
 # ./intervirt e2e (which forwards 55436 too). Nothing is left running: QEMU's pid is killed
 # on exit whatever happened to the test JVM.
@@ -11,6 +12,8 @@ set -euo pipefail
 step=appliance-test
 need_root "$step"
 root=$INTERVIRT_ROOT
+bench=0
+if [ "${1:-}" = --bench ]; then bench=1; shift; fi
 disk=${1:-$root/target/appliance/intervirt-appliance.qcow2}
 [ -f "$disk" ] || die "$step" "no $disk (run ./intervirt appliance)"
 [ -f "$disk.sha256" ] || die "$step" "no $disk.sha256 next to the disk"
@@ -60,6 +63,17 @@ start=$(now)
 log "$step" "booting a copy of $disk with the client's command line (serial: $serial; load: $(cut -d' ' -f1-3 /proc/loadavg))"
 mvn_args=(-B --no-transfer-progress)
 rc=0
+if [ "$bench" -eq 1 ]; then
+  mkdir -p "$root/target/bench"
+  (cd "$root" && mvn -B -q -DskipTests test-compile dependency:build-classpath \
+     -Dmdep.outputFile=target/bench/classpath.txt </dev/null) >"$work/build.log" 2>&1 ||
+    { tail -n 30 "$work/build.log" >&2; die "$step" "build failed"; }
+  cp="$root/target/classes:$root/target/test-classes:$(cat "$root/target/bench/classpath.txt")"
+  java -cp "$cp" dev.intervirt.agent.e2e.ApplianceBench "$qemu" "$copy" "$serial" "$pidfile" \
+    "$root/target/bench/appliance.md" </dev/null || rc=$?
+  log "$step" "benchmark exited with $rc after $(elapsed "$start") s (table: target/bench/appliance.md, load now: $(cut -d' ' -f1-3 /proc/loadavg))"
+  exit "$rc"
+fi
 (cd "$root" && mvn "${mvn_args[@]}" verify -Pappliance -Dintervirt.appliance.disk="$copy" \
    -Dintervirt.appliance.qemu="$qemu" -Dintervirt.appliance.serialLog="$serial" \
    -Dintervirt.appliance.pidFile="$pidfile" </dev/null) >"$work/tests.log" 2>&1 || rc=$?
