@@ -179,6 +179,8 @@ if ! ANSIBLE_CONFIG=$root/ansible/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_CO
   die "$step" "the playbook failed (log: $logs/ansible.log)"
 fi
 grep -A3 'PLAY RECAP' "$logs/ansible.log" | grep -v '^$' >&2 || true
+(cd "$root/ansible" && ansible-lint --offline >"$logs/ansible-lint.log" 2>&1) ||
+  { tail -n 30 "$logs/ansible-lint.log" >&2; die "$step" "ansible-lint --offline found problems"; }
 chroot "$rootfs" dpkg-query -W -f '${Package}\n' | sort >"$work/packages.after"
 installed=$(comm -13 "$work/packages.before" "$work/packages.after")
 log "$step" "the role installed $(printf '%s\n' "$installed" | grep -c .) packages on the bare system:"
