@@ -196,6 +196,18 @@ end "ansible (the role on the bare system)"
 # --- 5. the disk ----------------------------------------------------------------------
 begin "disk"
 kernel=$(cd "$rootfs/boot" && ls vmlinuz-* | sort -V | tail -n 1)
+# Smaller download: kernel drivers no VM of the client has (graphics, sound, radios, cameras,
+# InfiniBand, staging), and the carried images' identical files stored once (hard links:
+# images are read-only lower layers of the computers' overlays, replaced whole, never edited).
+modules=$rootfs/lib/modules/${kernel#vmlinuz-}/kernel
+[ -d "$modules" ] || modules=$rootfs/usr/lib/modules/${kernel#vmlinuz-}/kernel
+for d in drivers/gpu drivers/media drivers/net/wireless drivers/infiniband drivers/staging \
+         drivers/bluetooth drivers/iio drivers/isdn drivers/input/touchscreen sound \
+         net/bluetooth net/wireless net/mac80211; do
+  rm -rf "${modules:?}/$d"
+done
+chroot "$rootfs" depmod "${kernel#vmlinuz-}"
+hardlink -q "$rootfs/var/lib/intervirt/images" >/dev/null
 initrd=initrd.img-${kernel#vmlinuz-}
 [ -f "$rootfs/boot/$initrd" ] || die "$step" "no $initrd in the disk"
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*.log \
