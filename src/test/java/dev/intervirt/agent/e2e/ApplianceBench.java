@@ -38,7 +38,7 @@ import static dev.intervirt.agent.support.AgentClient.request;
  */
 public final class ApplianceBench {
 
-    private static final Duration CALL = Duration.ofSeconds(120);
+    private static final Duration CALL = Duration.ofMinutes(10);
     private static final long CLIENT_TIMEOUT_MS = 10_000;
     private final List<String> slow = new ArrayList<>();
     private final StringBuilder report = new StringBuilder();
