@@ -9,6 +9,12 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 step=bench
+# --appliance: the appliance disk under the client's QEMU command line (scripts/appliance-test.sh).
+if [ "${1:-}" = --appliance ]; then
+  shift
+  [ -f "$INTERVIRT_ROOT/target/appliance/intervirt-appliance.qcow2" ] || "$INTERVIRT_ROOT/scripts/appliance.sh"
+  exec "$INTERVIRT_ROOT/scripts/appliance-test.sh" --bench "$@"
+fi
 "$INTERVIRT_ROOT/scripts/prepare.sh"
 need_root "$step"
 if ! command -v fping >/dev/null; then
