@@ -66,20 +66,8 @@ flock 8
 begin "host packages"
 packages=(debootstrap debian-archive-keyring e2fsprogs fdisk grub-pc-bin qemu-utils
           qemu-system-x86 ansible ansible-lint python3 maven openjdk-17-jdk-headless)
-missing=()
-for p in "${packages[@]}"; do
-  [ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "$step" "installing ${missing[*]}"
-  if ! { apt-get -q -o DPkg::Lock::Timeout=600 update &&
-         apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold \
-           --no-install-recommends "${missing[@]}"; } >"$logs/host-apt.log" 2>&1; then
-    tail -n 20 "$logs/host-apt.log" >&2
-    die "$step" "apt-get failed (log: $logs/host-apt.log)"
-  fi
-fi
-end "host packages (${#missing[@]} new)"
+install_missing "$step" "$logs/host-apt.log" "${packages[@]}"
+end "host packages ($INSTALLED new)"
 
 # --- 2. jar and images ----------------------------------------------------------------
 begin "jar + images"

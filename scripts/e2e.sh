@@ -77,18 +77,8 @@ begin "host packages"
 packages=(debootstrap fdisk e2fsprogs qemu-system-x86 qemu-utils libvirt-daemon
           libvirt-daemon-driver-qemu libvirt-clients dnsmasq-base iptables slirp4netns socat
           openssh-client vagrant vagrant-libvirt ansible ansible-lint maven openjdk-17-jdk-headless)
-missing=()
-for p in "${packages[@]}"; do
-  [ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "$step" "installing ${missing[*]}"
-  # --no-install-recommends: vagrant-libvirt recommends would pull in systemd.
-  quiet_to "$logs/apt.log" sh -c 'apt-get -q -o DPkg::Lock::Timeout=600 update &&
-    apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold \
-      --no-install-recommends "$@"' apt "${missing[@]}"
-fi
-end "host packages (${#missing[@]} new)"
+install_missing "$step" "$logs/apt.log" "${packages[@]}"
+end "host packages ($INSTALLED new)"
 
 # --- 2. jar and image -----------------------------------------------------------------
 begin "jar + image"

@@ -120,3 +120,23 @@ image_in_use() {
   awk -v d="lowerdir=$1/rootfs" '/ - overlay / { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == d) f = 1 }
     END { exit !f }' /proc/self/mountinfo
 }
+
+# install_missing STEP LOG PACKAGE...: apt-get installs those of the packages that are not
+# installed (no recommends: vagrant-libvirt's would pull in systemd), its output in LOG and
+# its tail on stderr when it fails. Sets INSTALLED to how many it installed.
+install_missing() {
+  local step=$1 apt_log=$2 p missing=()
+  shift 2
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+  done
+  INSTALLED=${#missing[@]}
+  [ "$INSTALLED" -gt 0 ] || return 0
+  log "$step" "installing ${missing[*]}"
+  if ! { apt-get -q -o DPkg::Lock::Timeout=600 update &&
+         apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold \
+           --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+    tail -n 20 "$apt_log" >&2
+    die "$step" "apt-get failed (full log: $apt_log)"
+  fi
+}

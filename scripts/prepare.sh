@@ -30,22 +30,11 @@ packages+=(
   netcat-openbsd socat python3-minimal busybox-static
   maven openjdk-17-jdk-headless
 )
-missing=()
-for p in "${packages[@]}"; do
-  [ "$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "$step" "installing ${missing[*]}"
-  apt_log=$(mktemp /tmp/intervirt-apt.XXXXXX.log)
-  apt_opts=(-y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold)
-  if ! { apt-get -q -o DPkg::Lock::Timeout=600 update &&
-         apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}"; } \
-       >"$apt_log" 2>&1; then
-    tail -n 20 "$apt_log" >&2
-    die "$step" "apt-get failed (full log: $apt_log)"
-  fi
-  rm -f "$apt_log"
-  log "$step" "installed ${#missing[@]} package(s) in $(elapsed "$start") s"
+apt_log=$(mktemp /tmp/intervirt-apt.XXXXXX.log)
+install_missing "$step" "$apt_log" "${packages[@]}"
+rm -f "$apt_log"
+if [ "$INSTALLED" -gt 0 ]; then
+  log "$step" "installed $INSTALLED package(s) in $(elapsed "$start") s"
   changed=1
 fi
 

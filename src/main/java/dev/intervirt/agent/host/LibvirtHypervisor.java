@@ -329,6 +329,9 @@ public class LibvirtHypervisor implements Hypervisor {
      */
     @Override
     public int start(String name) {
+        // Also here, not only at start: the directory may be removed while the agent runs, and
+        // every start would then fail (one stat when it is there).
+        ensureLibvirtStateDirs();
         for (int attempt = 1; ; attempt++) {
             try {
                 call("start " + name, () -> required(name).create());

@@ -122,6 +122,16 @@ class NetworkHealIT {
         assertStillRunning();
     }
 
+    @Test
+    @Order(5)
+    void libvirtsDirectoryRemovedWhileTheAgentRunsIsMadeAgainAtTheNextStart() {
+        succeeded(client.call(request("StopContainer").add("id", "hb")));
+        ok("rm", "-rf", "/var/lib/libvirt/dnsmasq");
+        succeeded(client.call(request("StartContainer").add("id", "hb")));
+        initB = initPid(agent.domain("hb"));
+        assertTrue(pings(), "the restarted container is linked again");
+    }
+
     private static void assertStillRunning() {
         assertEquals(initA, initPid(agent.domain("ha")), "ha kept running (same init)");
         assertEquals(initB, initPid(agent.domain("hb")), "hb kept running (same init)");
