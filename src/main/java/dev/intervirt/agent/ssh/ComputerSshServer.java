@@ -28,8 +28,8 @@ import java.util.logging.Logger;
  * The agent's SSH server for computers without an sshd of their own (Apache MINA SSHD). It
  * listens on the guest's loopback only, and serves nothing but connections the gateway opened
  * for one computer: the gateway binds its local port first and registers it here
- * ({@link #connect}), and a session from any other port is closed before its first packet is
- * read. Logins: {@code root} with {@code none} or the empty password. Shell, exec and the
+ * ({@link #connect}), and a session from any other port is closed as soon as it is created,
+ * before any login. Logins: {@code root} with {@code none} or the empty password. Shell, exec and the
  * {@code sftp} subsystem run inside that computer (see {@link ComputerLauncher}); port, agent
  * and X11 forwarding are refused.
  */
