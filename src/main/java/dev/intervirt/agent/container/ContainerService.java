@@ -202,11 +202,17 @@ public class ContainerService {
      */
     public void restore(ContainerRecord c) {
         String domain = hypervisor.domainName(c.id());
-        if (!hypervisor.exists(domain)) {
+        boolean existed = hypervisor.exists(domain);
+        if (!existed) {
             Path root = rootfs.create(c.id());
             hypervisor.define(spec(c, root, images.rootfsPath(c.image())));
         }
         boolean running = hypervisor.isRunning(domain);
+        if (existed && !running) {
+            // A definition an older agent wrote (no tools mount for SFTP, no Docker needs) is
+            // brought up to this agent's while the domain is stopped (after a guest reboot: all).
+            hypervisor.redefine(spec(c, rootfs.rootOf(c.id()), images.rootfsPath(c.image())));
+        }
         if (c.running() && !running) {
             rootfs.mount(c.id(), images.resolve(c.image()));
             redefineIfDocker(c);
