@@ -376,7 +376,9 @@ public class LibvirtHypervisor implements Hypervisor {
         long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
         while (System.nanoTime() < deadline) {
             try {
-                if (!Files.readString(cmdline).contains("/dev/.ivcg")) {
+                // Still libvirt_lxc's clone (before its exec of the script), or the script itself.
+                String running = Files.readString(cmdline);
+                if (!running.contains("/dev/.ivcg") && !running.contains("libvirt_lxc")) {
                     return;
                 }
             } catch (IOException e) {
