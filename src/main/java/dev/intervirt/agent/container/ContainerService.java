@@ -187,6 +187,7 @@ public class ContainerService {
      */
     public void destroyForWipe(String id) {
         String domain = hypervisor.domainName(id);
+        pids.releaseNamespace(id);
         if (hypervisor.isRunning(domain)) {
             hypervisor.stop(domain, Duration.ZERO);
         }
@@ -327,6 +328,7 @@ public class ContainerService {
     /** Graceful stop with the configured grace, then hard; the overlay is unmounted after. */
     private void stopDomain(ContainerRecord c) {
         String domain = hypervisor.domainName(c.id());
+        pids.releaseNamespace(c.id());
         if (hypervisor.isRunning(domain)) {
             boolean clean = hypervisor.stop(domain, config.stopGrace());
             if (!clean) {

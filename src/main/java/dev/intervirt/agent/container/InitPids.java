@@ -42,6 +42,17 @@ public class InitPids {
         released(pids.remove(id), -1);
     }
 
+    /**
+     * Lets go of the handle on a container's namespace before it is stopped: an open socket
+     * keeps a namespace (and the veth in it) alive after its last process has exited.
+     */
+    public void releaseNamespace(String id) {
+        Integer pid = pids.get(id);
+        if (pid != null) {
+            netns.release(pid);
+        }
+    }
+
     private void released(Integer old, int current) {
         if (old != null && old != current) {
             netns.release(old);
