@@ -336,7 +336,20 @@ public class ContainerService {
             }
         }
         pids.stopped(c.id());
+        awaitPortGone(c.port());
         pidLimits.release(domain);
         rootfs.unmount(c.id());
+    }
+
+    /**
+     * The container's veth goes with its network namespace, which the kernel frees a moment
+     * after the last process has exited: a stop reply means the port is gone (bounded wait).
+     */
+    private static void awaitPortGone(String port) {
+        Path dev = Path.of("/sys/class/net", port);
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (java.nio.file.Files.exists(dev, java.nio.file.LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
+            sleepQuietly(5);
+        }
     }
 }
