@@ -121,6 +121,9 @@ public class ContainerService {
         }
         Path image = images.resolve(c.image());
         StepTimer steps = new StepTimer("start " + id);
+        // Stopped from inside: a socket kept on its old namespace would keep its old veth.
+        pids.releaseNamespace(id);
+        awaitPortGone(c.port());
         try (Undo undo = new Undo()) {
             rootfs.mount(id, image);
             undo.push(() -> rootfs.unmount(id));
