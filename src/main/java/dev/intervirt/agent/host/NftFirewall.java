@@ -368,7 +368,10 @@ public final class NftFirewall implements Firewall {
                 "flush chain " + i + " port_forwarding",
                 "add rule " + i + " input iifname " + br + " jump container_to_guest",
                 // The SSH gateways listen on the gateway address: only DNATed forwards reach them.
-                "add rule " + i + " input ip daddr " + GATEWAY_IPV4 + " meta l4proto tcp ct status & dnat == 0"
+                // New connections only: every agent on a host has this address on its bridge and
+                // this rule in its own table, and replies to another agent's gateway probing its
+                // computer's port 22 (established) would be rejected here too.
+                "add rule " + i + " input ip daddr " + GATEWAY_IPV4 + " meta l4proto tcp ct state new ct status & dnat == 0"
                         + " reject with tcp reset",
                 "add rule " + i + " container_to_guest ct state established,related accept",
                 "add rule " + i + " container_to_guest icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
