@@ -36,8 +36,14 @@ public class ContainerService {
 
     private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
     private static final Duration REBOOT_WAIT = Duration.ofSeconds(20);
-    /** Work overlapped with a libvirt call; threads are made as needed and idle ones expire. */
-    private static final ExecutorService ALONGSIDE = Executors.newCachedThreadPool(r -> {
+    /**
+     * Work overlapped with a libvirt call; threads are made as needed and idle ones expire. One
+     * pool per service instance, not per class: in a Jakarta runtime whose class path holds the
+     * agent's classes, a static pool's idle thread outlived an undeploy and, with that
+     * deployment's context class loader, reached its dead CDI container from the next one.
+     * Each task also runs with its caller's context class loader (see {@link #alongside(Runnable)}).
+     */
+    private final ExecutorService alongside = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "alongside-libvirt");
         t.setDaemon(true);
         return t;
@@ -70,6 +76,26 @@ public class ContainerService {
         this.config = config;
     }
 
+    /** The task with the caller's context class loader, by which a Jakarta runtime's CDI finds this deployment. */
+    private static Runnable alongside(Runnable task) {
+        ClassLoader caller = Thread.currentThread().getContextClassLoader();
+        return () -> {
+            Thread t = Thread.currentThread();
+            ClassLoader before = t.getContextClassLoader();
+            t.setContextClassLoader(caller);
+            try {
+                task.run();
+            } finally {
+                t.setContextClassLoader(before);
+            }
+        };
+    }
+
+    @jakarta.annotation.PreDestroy
+    void shutdown() {
+        alongside.shutdown();
+    }
+
     /** Creates the container, stopped. Returns a note for the learner, or null. */
     public String add(AddContainer request) {
         if (topology.find(request.id()).isPresent()) {
@@ -88,7 +114,7 @@ public class ContainerService {
             steps.lap("dirs");
             String domain = hypervisor.domainName(c.id());
             // The host side of the network does not depend on the domain: made while libvirt defines it.
-            CompletableFuture<Void> attached = CompletableFuture.runAsync(() -> network.attach(c), ALONGSIDE);
+            CompletableFuture<Void> attached = CompletableFuture.runAsync(alongside(() -> network.attach(c)), alongside);
             try {
                 hypervisor.define(spec(c, root, image));
             } catch (RuntimeException e) {
