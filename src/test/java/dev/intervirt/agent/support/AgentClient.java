@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -55,10 +56,12 @@ public final class AgentClient implements AutoCloseable {
     private static final String NO_REF = "";
     private final Session session;
     private final Map<String, BlockingQueue<JsonObject>> inbox = new ConcurrentHashMap<>();
-    private volatile CloseReason closeReason;
+    /** Completed by onClose, which Tyrus calls a moment after the session already reports itself closed. */
+    private final CompletableFuture<CloseReason> closed;
 
-    private AgentClient(Session session) {
+    private AgentClient(Session session, CompletableFuture<CloseReason> closed) {
         this.session = session;
+        this.closed = closed;
     }
 
     public static AgentClient connect(int port) {
@@ -69,6 +72,7 @@ public final class AgentClient implements AutoCloseable {
         WebSocketContainer container = ContainerProvider.getWebSocketContainer();
         container.setDefaultMaxTextMessageBufferSize(8 << 20);
         AgentClient[] holder = new AgentClient[1];
+        CompletableFuture<CloseReason> closed = new CompletableFuture<>();
         Endpoint endpoint = new Endpoint() {
             @Override
             public void onOpen(Session session, EndpointConfig config) {
@@ -77,14 +81,12 @@ public final class AgentClient implements AutoCloseable {
 
             @Override
             public void onClose(Session session, CloseReason reason) {
-                if (holder[0] != null) {
-                    holder[0].closeReason = reason;
-                }
+                closed.complete(reason);
             }
         };
         try {
             Session s = container.connectToServer(endpoint, ClientEndpointConfig.Builder.create().build(), uri);
-            holder[0] = new AgentClient(s);
+            holder[0] = new AgentClient(s, closed);
             return holder[0];
         } catch (Exception e) {
             throw new IllegalStateException("cannot connect to " + uri + ": " + e, e);
@@ -137,7 +139,7 @@ public final class AgentClient implements AutoCloseable {
             }
             if (o == null) {
                 throw new AssertionError("no final reply to " + uuid + " within " + timeout + "; progress so far: " + progress
-                        + (closeReason != null ? "; connection closed: " + closeReason : ""));
+                        + (closeReason() != null ? "; connection closed: " + closeReason() : ""));
             }
             if (o.containsKey("status") && o.getInt("status") == -1) {
                 progress.add(o);
@@ -200,8 +202,23 @@ public final class AgentClient implements AutoCloseable {
         return session.isOpen();
     }
 
+    /** Why the connection closed, or null while no close has been seen. */
     public CloseReason closeReason() {
-        return closeReason;
+        return closed.getNow(null);
+    }
+
+    /** Waits until the connection has closed and says why, or null if it stayed open for the timeout. */
+    public CloseReason awaitClose(Duration timeout) {
+        try {
+            return closed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException stillOpen) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
     @Override
