@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh [MVN ARGS] - prepare, then, beside a production agent (the canary), `mvn -B verify`
-# (unit, CDI, real-libvirt, ... tests), `mvn -B -f war/pom.xml verify` (the WAR in GlassFish
-# embedded; MVN ARGS are not passed to it) and a short benchmark; then the canary must find its
-# containers, link and forward untouched. Exits non-zero when any of them failed.
+# (one build: unit, CDI, real-libvirt, ... tests of the jar, and the WAR in GlassFish 7 embedded
+# and Payara Micro 6) and a short benchmark; then the canary must find its containers, link and
+# forward untouched. Exits non-zero when any of them failed.
 # INTERVIRT_CANARY=0 runs the suite alone (no canary, no benchmark).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,12 +33,6 @@ log "$step" "mvn ${mvn_args[*]} verify $*"
 start=$(now)
 mvn "${mvn_args[@]}" verify "$@" </dev/null || rc=$?
 log "$step" "mvn verify exited with $rc after $(elapsed "$start") s"
-if [ "$rc" -eq 0 ]; then
-  log "$step" "mvn ${mvn_args[*]} -f war/pom.xml verify"
-  start=$(now)
-  mvn "${mvn_args[@]}" -f war/pom.xml verify </dev/null || rc=$?
-  log "$step" "WAR verify exited with $rc after $(elapsed "$start") s"
-fi
 if [ "$canary" = 1 ]; then
   log "$step" "a short benchmark beside the canary (no Incus, N = 3)"
   start=$(now)
