@@ -50,6 +50,9 @@ class EndpointCdiTest {
                 .deleteClass(HostProducers.class)
                 // The lifecycle drives the real host (libvirt, helpers, image prefetch): not here.
                 .deleteClass(dev.intervirt.agent.app.AgentLifecycle.class)
+                // The WAR's own beans (its INTERVIRT_* configuration, libvirt's event loop): not the jar's.
+                .deleteClass(dev.intervirt.agent.war.RuntimeConfigProducer.class)
+                .deleteClass(dev.intervirt.agent.war.LibvirtEventLoopRelease.class)
                 .addAsManifestResource(EmptyAsset.INSTANCE, "beans.xml");
     }
 
