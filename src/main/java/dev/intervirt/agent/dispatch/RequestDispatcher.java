@@ -1,6 +1,6 @@
 package dev.intervirt.agent.dispatch;
 
-import dev.intervirt.agent.host.CommandFailedException;
+import dev.intervirt.agent.host.HostException;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.protocol.Reply;
@@ -115,10 +115,12 @@ public class RequestDispatcher {
             replier.send(Reply.error(request.uuid(), e.code(), e.getMessage()));
             log(request, "error " + e.code().wire() + ": " + e.getMessage(), t0);
             LOG.log(Level.FINE, "failure detail", e);
-        } catch (CommandFailedException e) {
-            // A host command (nft, ip, nsenter, mount ...) failed: code 5 with its reason.
-            replier.send(Reply.error(request.uuid(), ErrorCode.COMMAND, e.getMessage()));
-            log(request, "error 5: " + e.getMessage(), t0);
+        } catch (HostException e) {
+            // libvirt, the kernel or a host command (nft, ip, mount ...) refused: its reason, its kind's code.
+            ErrorCode code = HostFailures.code(e);
+            replier.send(Reply.error(request.uuid(), code, e.getMessage()));
+            log(request, "error " + code.wire() + ": " + e.getMessage(), t0);
+            LOG.log(Level.FINE, "failure detail", e);
         } catch (RuntimeException | Error e) {
             LOG.log(Level.WARNING, "unexpected failure of " + request.typeName() + " " + request.uuid(), e);
             replier.send(Reply.error(request.uuid(), ErrorCode.GENERIC, "Internal error: " + e));

@@ -6,6 +6,7 @@ import dev.intervirt.agent.container.InitPids;
 import dev.intervirt.agent.dispatch.Progress;
 import dev.intervirt.agent.host.ProcessRunner;
 import dev.intervirt.agent.network.NetworkService;
+import dev.intervirt.agent.host.HostException;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.protocol.Text;
@@ -320,7 +321,7 @@ public class GuestService {
                 containers.start(id);
             }
             return null;
-        } catch (AgentException e) {
+        } catch (AgentException | HostException e) {
             return e.getMessage();
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "update of " + id + " failed", e);

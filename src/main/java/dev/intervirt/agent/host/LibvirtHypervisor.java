@@ -1,7 +1,5 @@
 package dev.intervirt.agent.host;
 
-import dev.intervirt.agent.protocol.AgentException;
-import dev.intervirt.agent.protocol.ErrorCode;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
@@ -25,7 +23,7 @@ import java.util.logging.Logger;
 
 /**
  * Drives libvirt's LXC driver through libvirt-java. One connection, reopened when libvirtd
- * went away; every libvirt error becomes a code-4 {@link AgentException} with libvirt's reason.
+ * went away; every libvirt error becomes a {@link HostException} with libvirt's reason.
  */
 public class LibvirtHypervisor implements Hypervisor {
 
@@ -97,7 +95,7 @@ public class LibvirtHypervisor implements Hypervisor {
             try {
                 connection();
                 reported = false;
-            } catch (AgentException e) {
+            } catch (HostException e) {
                 if (!reported) {
                     LOG.warning("libvirt is unreachable; requests that need it fail with code 4 until it is back: "
                             + e.getMessage());
@@ -154,7 +152,7 @@ public class LibvirtHypervisor implements Hypervisor {
             return connection;
         } catch (LibvirtException e) {
             connection = null;
-            throw new AgentException(ErrorCode.GUEST, "Cannot reach libvirt at " + uri + ": " + reason(e), e);
+            throw HostException.unavailable("Cannot reach libvirt at " + uri + ": " + reason(e), e);
         }
     }
 
@@ -275,7 +273,7 @@ public class LibvirtHypervisor implements Hypervisor {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new AgentException(ErrorCode.GUEST, "Cannot create " + dir + ", which libvirt needs to plug containers into the network: " + e.getMessage(), e);
+            throw HostException.unavailable("Cannot create " + dir + ", which libvirt needs to plug containers into the network: " + e.getMessage(), e);
         }
     }
 
@@ -339,7 +337,7 @@ public class LibvirtHypervisor implements Hypervisor {
                 preferContainerAsOomVictim(name, pid);
                 awaitInitExec(pid);
                 return pid;
-            } catch (AgentException e) {
+            } catch (HostException e) {
                 boolean cgroupRace = e.getMessage() != null && e.getMessage().contains("/sys/fs/cgroup/");
                 if (!cgroupRace || attempt >= START_ATTEMPTS || isRunning(name)) {
                     throw e;
@@ -404,10 +402,10 @@ public class LibvirtHypervisor implements Hypervisor {
             } catch (NoSuchFileException e) {
                 // not written yet
             } catch (IOException | NumberFormatException e) {
-                throw new AgentException(ErrorCode.GUEST, "Cannot find the init process of " + name + ": " + e.getMessage(), e);
+                throw HostException.unavailable("Cannot find the init process of " + name + ": " + e.getMessage(), e);
             }
             if (System.nanoTime() > deadline) {
-                throw new AgentException(ErrorCode.GUEST, "Cannot find the init process of " + name + " (is it running?)");
+                throw HostException.unavailable("Cannot find the init process of " + name + " (is it running?)");
             }
             sleep(1); // a start waits on this: a coarse poll would add its half-period to every start
         }
@@ -458,7 +456,7 @@ public class LibvirtHypervisor implements Hypervisor {
                 if (!isRunning(name)) {
                     return true;
                 }
-            } catch (AgentException libvirtDown) {
+            } catch (HostException libvirtDown) {
                 if (!Files.exists(Path.of("/proc", Integer.toString(init)))) {
                     return true;
                 }
@@ -529,7 +527,7 @@ public class LibvirtHypervisor implements Hypervisor {
     private Domain required(String name) throws LibvirtException {
         Domain d = lookup(name);
         if (d == null) {
-            throw new AgentException(ErrorCode.NOT_FOUND, "libvirt has no domain " + name + ".");
+            throw HostException.missing("libvirt has no domain " + name + ".");
         }
         return d;
     }
@@ -552,7 +550,7 @@ public class LibvirtHypervisor implements Hypervisor {
                     connection = null;
                 }
             }
-            throw new AgentException(ErrorCode.GUEST, "libvirt could not " + what + ": " + reason(e), e);
+            throw HostException.unavailable("libvirt could not " + what + ": " + reason(e), e);
         }
     }
 
@@ -577,7 +575,7 @@ public class LibvirtHypervisor implements Hypervisor {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AgentException(ErrorCode.GUEST, "interrupted");
+            throw HostException.unavailable("interrupted");
         }
     }
 }

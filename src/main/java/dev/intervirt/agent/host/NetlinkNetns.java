@@ -7,8 +7,6 @@ import dev.intervirt.agent.host.netlink.NetlinkException;
 import dev.intervirt.agent.host.netlink.NetlinkSocket;
 import dev.intervirt.agent.host.netlink.Requests;
 import dev.intervirt.agent.host.netlink.Route;
-import dev.intervirt.agent.protocol.AgentException;
-import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.value.HostAddresses;
 
 import java.io.IOException;
@@ -278,9 +276,8 @@ public final class NetlinkNetns implements ContainerNetns {
         }
     }
 
-    private static AgentException gone(int initPid) {
-        return new AgentException(ErrorCode.GUEST,
-                "The container's init (pid " + initPid + ") is gone: the container stopped meanwhile.");
+    private static HostException gone(int initPid) {
+        return HostException.unavailable("The container's init (pid " + initPid + ") is gone: the container stopped meanwhile.");
     }
 
     private NamespaceSockets.Handle handle(int initPid, Runnable whenOpened) {

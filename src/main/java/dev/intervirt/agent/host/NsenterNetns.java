@@ -249,8 +249,7 @@ public final class NsenterNetns implements ContainerNetns {
             }
         } catch (NoSuchFileException e) {
             // A container that stopped between the look-up of its init and now.
-            throw new dev.intervirt.agent.protocol.AgentException(dev.intervirt.agent.protocol.ErrorCode.GUEST,
-                    "The container's init (pid " + pid + ") is gone: the container stopped meanwhile.");
+            throw HostException.unavailable("The container's init (pid " + pid + ") is gone: the container stopped meanwhile.");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

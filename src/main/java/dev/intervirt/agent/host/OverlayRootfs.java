@@ -4,8 +4,6 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
-import dev.intervirt.agent.protocol.AgentException;
-import dev.intervirt.agent.protocol.ErrorCode;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,7 +49,7 @@ public class OverlayRootfs {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new AgentException(ErrorCode.GUEST, "Cannot create the Docker directory of container " + id + ": " + e.getMessage(), e);
+            throw HostException.unavailable("Cannot create the Docker directory of container " + id + ": " + e.getMessage(), e);
         }
         return dir;
     }
@@ -64,7 +62,7 @@ public class OverlayRootfs {
             Files.createDirectories(dir.resolve("work"));
             Files.createDirectories(dir.resolve("rootfs"));
         } catch (IOException e) {
-            throw new AgentException(ErrorCode.GUEST, "Cannot create the files of container " + id + ": " + e.getMessage(), e);
+            throw HostException.unavailable("Cannot create the files of container " + id + ": " + e.getMessage(), e);
         }
         return rootOf(id);
     }
@@ -81,7 +79,7 @@ public class OverlayRootfs {
         String options = "lowerdir=" + imageRootfs + ",upperdir=" + dirOf(id).resolve("upper")
                 + ",workdir=" + dirOf(id).resolve("work");
         if (imageRootfs.toString().contains(",") || imageRootfs.toString().contains(":")) {
-            throw new AgentException(ErrorCode.GUEST, "The image path must not contain ',' or ':': " + imageRootfs);
+            throw HostException.unavailable("The image path must not contain ',' or ':': " + imageRootfs);
         }
         mountOverlay(options, root, id);
     }
@@ -91,7 +89,7 @@ public class OverlayRootfs {
         try {
             Syscalls.INSTANCE.mount("overlay", root.toString(), "overlay", new NativeLong(0), options);
         } catch (LastErrorException e) {
-            throw new AgentException(ErrorCode.COMMAND, "Preparing the files of container " + id + " failed: mount -t overlay "
+            throw HostException.failed("Preparing the files of container " + id + " failed: mount -t overlay "
                     + "overlay -o " + options + " " + root + ": " + e.getMessage(), e);
         }
     }
@@ -133,7 +131,7 @@ public class OverlayRootfs {
         try (Stream<Path> s = Files.list(containersDir)) {
             s.forEach(p -> ids.add(p.getFileName().toString()));
         } catch (IOException e) {
-            throw new AgentException(ErrorCode.GUEST, "Cannot list " + containersDir + ": " + e.getMessage(), e);
+            throw HostException.unavailable("Cannot list " + containersDir + ": " + e.getMessage(), e);
         }
         return ids;
     }
@@ -153,7 +151,7 @@ public class OverlayRootfs {
             }
             return false;
         } catch (IOException e) {
-            throw new AgentException(ErrorCode.GUEST, "Cannot read the mount table: " + e.getMessage(), e);
+            throw HostException.unavailable("Cannot read the mount table: " + e.getMessage(), e);
         }
     }
 
@@ -165,7 +163,7 @@ public class OverlayRootfs {
         try {
             ProcessRunner.run(command);
         } catch (CommandFailedException e) {
-            throw new AgentException(ErrorCode.COMMAND, "Preparing the files of container " + id + " failed: " + e.getMessage(), e);
+            throw HostException.failed("Preparing the files of container " + id + " failed: " + e.getMessage(), e);
         }
     }
 }

@@ -4,8 +4,6 @@ import dev.intervirt.agent.host.ContainerNetns.Peer;
 import dev.intervirt.agent.host.netlink.NamespaceSockets;
 import dev.intervirt.agent.host.netlink.Namespaces;
 import dev.intervirt.agent.host.netlink.TestNamespace;
-import dev.intervirt.agent.protocol.AgentException;
-import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.value.HostAddresses;
 import dev.intervirt.agent.value.MacAddress;
 import org.junit.jupiter.api.AfterEach;
@@ -116,8 +114,8 @@ class NetlinkAdaptersIT {
         netlink.configure(netlinkPid, ADDRESSES, List.of(), false);
         netlink.addPeer(netlinkPid, new Peer(v4("10.0.0.9"), null));
         netlinkSide.stopInit();
-        AgentException e = assertThrows(AgentException.class, () -> netlink.addPeer(netlinkPid, new Peer(v4("10.0.0.9"), null)));
-        assertEquals(ErrorCode.GUEST, e.code());
+        HostException e = assertThrows(HostException.class, () -> netlink.addPeer(netlinkPid, new Peer(v4("10.0.0.9"), null)));
+        assertEquals(HostException.Kind.UNAVAILABLE, e.kind(), "code 4 at the dispatcher");
         assertTrue(e.getMessage().contains("is gone: the container stopped meanwhile"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> netlink.addPeer((int) ProcessHandle.current().pid(),
                 new Peer(v4("10.0.0.9"), null)), "the agent's own namespace is refused");

@@ -711,8 +711,9 @@ class NftFirewallIT {
         assertTrue(s.contains("10.0.0.6 dev eth0"), s);
 
         assertThrows(IllegalArgumentException.class, () -> netns.addPeer((int) ProcessHandle.current().pid(), B.peer()));
-        // a process that is gone (a container stopped meanwhile): a code-4 error, not an internal one
-        assertThrows(dev.intervirt.agent.protocol.AgentException.class, () -> netns.addPeer(Integer.MAX_VALUE, B.peer()));
+        // a process that is gone (a container stopped meanwhile): a code-4 error (the host is unavailable), not an internal one
+        HostException gone = assertThrows(HostException.class, () -> netns.addPeer(Integer.MAX_VALUE, B.peer()));
+        assertEquals(HostException.Kind.UNAVAILABLE, gone.kind());
         // a real ip failure surfaces (a namespace without eth0)
         CommandFailedException e = assertThrows(CommandFailedException.class,
                 () -> netns.configure(emptyPid, A.addresses(), List.of(), false));
