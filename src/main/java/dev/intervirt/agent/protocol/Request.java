@@ -34,6 +34,18 @@ public sealed interface Request {
         }
     }
 
+    /** A request about the link between two containers. */
+    sealed interface ForLink extends Request {
+        String id1();
+
+        String id2();
+
+        @Override
+        default java.util.List<String> containerIds() {
+            return java.util.List.of(id1(), id2());
+        }
+    }
+
     /**
      * @param mac the MAC to use (group bit cleared)
      * @param requestedMac the MAC as the client sent it, normalised, when it had to be changed; else null
@@ -75,25 +87,15 @@ public sealed interface Request {
         }
     }
 
-    record Connect(String uuid, String id1, String id2) implements Request {
+    record Connect(String uuid, String id1, String id2) implements ForLink {
         public String typeName() {
             return "Connect";
         }
-
-        @Override
-        public java.util.List<String> containerIds() {
-            return java.util.List.of(id1, id2);
-        }
     }
 
-    record Disconnect(String uuid, String id1, String id2) implements Request {
+    record Disconnect(String uuid, String id1, String id2) implements ForLink {
         public String typeName() {
             return "Disconnect";
-        }
-
-        @Override
-        public java.util.List<String> containerIds() {
-            return java.util.List.of(id1, id2);
         }
     }
 
