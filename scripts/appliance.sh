@@ -83,17 +83,10 @@ end "jar + images"
 
 work=$(mktemp -d "$out/.build.XXXXXX")
 rootfs=$work/rootfs
-unmount_all() {
-  local m
-  for m in dev/pts dev proc sys; do
-    mountpoint -q "$rootfs/$m" 2>/dev/null && umount -l "$rootfs/$m"
-  done
-  return 0
-}
 cleanup() {
   local rc=$?
   set +e
-  unmount_all
+  unbind_host_dirs "$rootfs"
   if [ "$rc" -ne 0 ] && [ "${INTERVIRT_APPLIANCE_KEEP:-}" = 1 ]; then
     log "$step" "INTERVIRT_APPLIANCE_KEEP=1: the unfinished build stays in $work"
   else
@@ -132,9 +125,8 @@ end "debootstrap (bare, minbase + python3)"
 
 # --- 4. the role, through the chroot connection ---------------------------------------
 begin "ansible (chroot)"
-for m in proc sys dev dev/pts; do mount --bind "/$m" "$rootfs/$m"; done
-printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"   # start no service in the chroot
-chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+bind_host_dirs "$rootfs"
+services_off "$rootfs"   # start no service in the chroot
 # The carried images, as the role expects them: present, so it only confirms them.
 for image in "${images[@]}"; do
   mkdir -p "$rootfs/var/lib/intervirt/images/${image%/*}"
@@ -177,8 +169,8 @@ for p in libvirt-daemon libvirt-daemon-driver-lxc libvirt-daemon-system nftables
   grep -qx "$p" "$work/packages.after" || die "$step" "the role did not install $p"
 done
 if grep -qx openssh-server "$work/packages.after"; then die "$step" "openssh-server is in the disk"; fi
-rm -f "$rootfs/usr/sbin/policy-rc.d"
-unmount_all
+services_on "$rootfs"
+unbind_host_dirs "$rootfs"
 end "ansible (the role on the bare system)"
 
 # --- 5. the disk ----------------------------------------------------------------------

@@ -44,10 +44,7 @@ flock 9
 work=$(mktemp -d "$box_dir/.build.XXXXXX")
 rootfs=$work/rootfs
 cleanup() {
-  local m
-  for m in dev/pts dev proc sys; do
-    mountpoint -q "$rootfs/$m" 2>/dev/null && umount -l "$rootfs/$m"
-  done
+  unbind_host_dirs "$rootfs"
   rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -68,9 +65,8 @@ log "$step" "debootstrap done in $(elapsed "$start") s"
 heavy=(libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients nftables
        dnsmasq-base openjdk-21-jre-headless debootstrap debian-archive-keyring xz-utils
        netcat-openbsd)
-for m in proc sys dev dev/pts; do mount --bind "/$m" "$rootfs/$m"; done
-printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"   # start no service here
-chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+bind_host_dirs "$rootfs"
+services_off "$rootfs"   # start no service here
 # Split drivers (the network driver has its own package in newer releases): take what exists.
 for p in libvirt-daemon-driver-network; do
   chroot "$rootfs" apt-cache show "$p" >/dev/null 2>&1 && heavy+=("$p")
@@ -83,8 +79,8 @@ if ! chroot "$rootfs" apt-get install -y -q --no-install-recommends "${heavy[@]}
 fi
 log "$step" "installed ${heavy[*]} in $(elapsed "$t") s"
 chroot "$rootfs" apt-get clean
-rm -f "$rootfs/usr/sbin/policy-rc.d"
-for m in dev/pts dev proc sys; do umount -l "$rootfs/$m"; done
+services_on "$rootfs"
+unbind_host_dirs "$rootfs"
 
 # --- 2. make it a Vagrant box ---------------------------------------------------------
 uuid=$(cat /proc/sys/kernel/random/uuid)
