@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One {@code NETLINK_ROUTE} socket. It acts in the network namespace of the thread that
@@ -91,24 +92,23 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** Every route of the family ({@link Requests#IPV4} or {@link Requests#IPV6}), all tables. */
     public List<Route> routes(int family) {
-        List<Route> routes = new ArrayList<>();
-        for (ByteBuffer m : exchange(List.of(Requests.dumpRoutes(family)))) {
-            if (type(m) == Rtnl.RTM_NEWROUTE) {
-                routes.add(parseRoute(m));
-            }
-        }
-        return routes;
+        return dump(Requests.dumpRoutes(family), Rtnl.RTM_NEWROUTE, NetlinkSocket::parseRoute);
     }
 
     /** Every address of the family. */
     public List<Address> addresses(int family) {
-        List<Address> addresses = new ArrayList<>();
-        for (ByteBuffer m : exchange(List.of(Requests.dumpAddresses(family)))) {
-            if (type(m) == Rtnl.RTM_NEWADDR) {
-                addresses.add(parseAddress(m));
+        return dump(Requests.dumpAddresses(family), Rtnl.RTM_NEWADDR, NetlinkSocket::parseAddress);
+    }
+
+    /** The replies of {@code type} to a dump request, each parsed. */
+    private <T> List<T> dump(Message request, int type, Function<ByteBuffer, T> parse) {
+        List<T> found = new ArrayList<>();
+        for (ByteBuffer m : exchange(List.of(request))) {
+            if (type(m) == type) {
+                found.add(parse.apply(m));
             }
         }
-        return addresses;
+        return found;
     }
 
     public synchronized boolean isOpen() {
