@@ -195,16 +195,8 @@ rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var
 : >"$rootfs/etc/machine-id"                       # a new id on first boot
 # /usr is not newer than /etc and /var: no ldconfig or catalog rebuild at the first boot.
 date -u +'TIMESTAMP_NSEC=%s%N' | tee "$rootfs/etc/.updated" >"$rootfs/var/.updated"
-mkdir -p "$rootfs/boot/grub"
-cat >"$rootfs/boot/grub/grub.cfg" <<EOF
-set timeout=0
-insmod part_msdos
-insmod ext2
-search --no-floppy --fs-uuid --set=root $uuid
-linux /boot/$kernel root=UUID=$uuid rw console=ttyS0,115200n8 quiet loglevel=3 net.ifnames=0 systemd.show_status=false
-initrd /boot/$initrd
-boot
-EOF
+write_grub_cfg "$rootfs" "$uuid" "$kernel" "$initrd" \
+  rw console=ttyS0,115200n8 quiet loglevel=3 net.ifnames=0 systemd.show_status=false
 raw=$work/disk.raw
 truncate -s "${disk_gib}G" "$raw"
 printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$raw"

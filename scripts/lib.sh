@@ -196,3 +196,20 @@ chroot_apt_install() {
   fi
   services_on "$root"
 }
+
+# write_grub_cfg ROOTFS UUID KERNEL INITRD ARG...: a grub.cfg that boots KERNEL at once from
+# the ext4 partition UUID of an MBR disk, with ARGs on the kernel's command line.
+write_grub_cfg() {
+  local rootfs=$1 uuid=$2 kernel=$3 initrd=$4
+  shift 4
+  mkdir -p "$rootfs/boot/grub"
+  cat >"$rootfs/boot/grub/grub.cfg" <<GRUB
+set timeout=0
+insmod part_msdos
+insmod ext2
+search --no-floppy --fs-uuid --set=root $uuid
+linux /boot/$kernel root=UUID=$uuid $*
+initrd /boot/$initrd
+boot
+GRUB
+}

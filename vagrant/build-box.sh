@@ -11,8 +11,9 @@
 #   → ext4 made straight into a raw file at a 1 MiB offset (the host kernel has neither
 #     partition scanning of loop devices nor device-mapper), GRUB's boot code written
 #     with dd, grub.cfg by hand → qcow2 → box (metadata.json + box.img + Vagrantfile).
-# The box is cached under $INTERVIRT_BOX_DIR, named after a hash of this script and of
-# the image it carries: a change to either builds a new box.
+# The box is cached under $INTERVIRT_BOX_DIR, named after a hash of this script, of the
+# scripts/lib.sh helpers it builds with, and of the image it carries: a change to any of
+# them builds a new box.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 step=box
@@ -24,7 +25,7 @@ image=$INTERVIRT_DEFAULT_IMAGE
 image_dir=$(image_path "$image")
 image_cached "$image" || die "$step" "the default image $image is not built (run ./intervirt image)"
 
-key=$( { cat "${BASH_SOURCE[0]}"; cat "$image_dir/image.json"; } | sha256sum | cut -c1-12)
+key=$( { cat "${BASH_SOURCE[0]}" "$INTERVIRT_ROOT/scripts/lib.sh"; cat "$image_dir/image.json"; } | sha256sum | cut -c1-12)
 box=$box_dir/intervirt-debian13-$key.box
 if [ -s "$box" ]; then
   log "$step" "cached: $box"
@@ -113,16 +114,7 @@ cp -a "$image_dir" "$rootfs/var/lib/intervirt/images/$image"
 kernel=$(cd "$rootfs/boot" && ls vmlinuz-* | sort -V | tail -n 1)
 initrd=initrd.img-${kernel#vmlinuz-}
 [ -f "$rootfs/boot/$initrd" ] || die "$step" "no $initrd in the box"
-mkdir -p "$rootfs/boot/grub"
-cat >"$rootfs/boot/grub/grub.cfg" <<EOF
-set timeout=0
-insmod part_msdos
-insmod ext2
-search --no-floppy --fs-uuid --set=root $uuid
-linux /boot/$kernel root=UUID=$uuid ro console=ttyS0,115200n8 net.ifnames=0 quiet
-initrd /boot/$initrd
-boot
-EOF
+write_grub_cfg "$rootfs" "$uuid" "$kernel" "$initrd" ro console=ttyS0,115200n8 net.ifnames=0 quiet
 disk_gib=20    # sparse; the containers' upper layers and more images fit
 raw=$work/disk.raw
 truncate -s "${disk_gib}G" "$raw"
