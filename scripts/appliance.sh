@@ -83,17 +83,10 @@ end "jar + images"
 
 work=$(mktemp -d "$out/.build.XXXXXX")
 rootfs=$work/rootfs
-unmount_all() {
-  local m
-  for m in dev/pts dev proc sys; do
-    mountpoint -q "$rootfs/$m" 2>/dev/null && umount -l "$rootfs/$m"
-  done
-  return 0
-}
 cleanup() {
   local rc=$?
   set +e
-  unmount_all
+  unbind_host_dirs "$rootfs"
   if [ "$rc" -ne 0 ] && [ "${INTERVIRT_APPLIANCE_KEEP:-}" = 1 ]; then
     log "$step" "INTERVIRT_APPLIANCE_KEEP=1: the unfinished build stays in $work"
   else
@@ -132,9 +125,8 @@ end "debootstrap (bare, minbase + python3)"
 
 # --- 4. the role, through the chroot connection ---------------------------------------
 begin "ansible (chroot)"
-for m in proc sys dev dev/pts; do mount --bind "/$m" "$rootfs/$m"; done
-printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"   # start no service in the chroot
-chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+bind_host_dirs "$rootfs"
+services_off "$rootfs"   # start no service in the chroot
 # The carried images, as the role expects them: present, so it only confirms them.
 for image in "${images[@]}"; do
   mkdir -p "$rootfs/var/lib/intervirt/images/${image%/*}"
@@ -177,8 +169,8 @@ for p in libvirt-daemon libvirt-daemon-driver-lxc libvirt-daemon-system nftables
   grep -qx "$p" "$work/packages.after" || die "$step" "the role did not install $p"
 done
 if grep -qx openssh-server "$work/packages.after"; then die "$step" "openssh-server is in the disk"; fi
-rm -f "$rootfs/usr/sbin/policy-rc.d"
-unmount_all
+services_on "$rootfs"
+unbind_host_dirs "$rootfs"
 end "ansible (the role on the bare system)"
 
 # --- 5. the disk ----------------------------------------------------------------------
@@ -203,16 +195,8 @@ rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var
 : >"$rootfs/etc/machine-id"                       # a new id on first boot
 # /usr is not newer than /etc and /var: no ldconfig or catalog rebuild at the first boot.
 date -u +'TIMESTAMP_NSEC=%s%N' | tee "$rootfs/etc/.updated" >"$rootfs/var/.updated"
-mkdir -p "$rootfs/boot/grub"
-cat >"$rootfs/boot/grub/grub.cfg" <<EOF
-set timeout=0
-insmod part_msdos
-insmod ext2
-search --no-floppy --fs-uuid --set=root $uuid
-linux /boot/$kernel root=UUID=$uuid rw console=ttyS0,115200n8 quiet loglevel=3 net.ifnames=0 systemd.show_status=false
-initrd /boot/$initrd
-boot
-EOF
+write_grub_cfg "$rootfs" "$uuid" "$kernel" "$initrd" \
+  rw console=ttyS0,115200n8 quiet loglevel=3 net.ifnames=0 systemd.show_status=false
 raw=$work/disk.raw
 truncate -s "${disk_gib}G" "$raw"
 printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$raw"

@@ -35,8 +35,7 @@ parent=$(dirname "$dest")
 mkdir -p "$parent"
 
 # One builder per image at a time; the lock also makes removing stale builds safe.
-exec 9>"$parent/.$rel.lock"
-flock -n 9 || { log "$step" "waiting for another build of $name"; flock 9; }
+lock_build "$step" "$parent/.$rel.lock" "$name"
 if image_cached "$name"; then
   log "$step" "$name was built meanwhile at $dest"
   exit 0

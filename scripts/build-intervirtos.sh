@@ -24,8 +24,7 @@ fi
 image_cached "$INTERVIRT_DEFAULT_IMAGE" || "$INTERVIRT_ROOT/scripts/build-image.sh" "$INTERVIRT_DEFAULT_IMAGE"
 parent=$(dirname "$dest")
 mkdir -p "$parent"
-exec 9>"$parent/.current.lock"
-flock -n 9 || { log "$step" "waiting for another build of $name"; flock 9; }
+lock_build "$step" "$parent/.current.lock" "$name"
 if intervirtos_current "$dest"; then
   log "$step" "$name was built meanwhile at $dest"
   exit 0
@@ -33,7 +32,7 @@ fi
 for stale in "$parent/.current.build."*; do
   [ -e "$stale" ] || continue
   log "$step" "removing interrupted build $stale"
-  umount -l "$stale/rootfs/proc" "$stale/rootfs/etc/resolv.conf" 2>/dev/null || true
+  apt_mounts_off "$stale/rootfs"
   rm -rf --one-file-system "$stale"
 done
 # Builds of an older recipe, moved aside while containers used them: mount options name
@@ -56,26 +55,16 @@ tmp=$(mktemp -d "$parent/.current.build.XXXXXX")
 chmod 755 "$tmp"
 r=$tmp/rootfs
 cleanup() {
-  umount -l "$r/proc" 2>/dev/null || true
-  umount -l "$r/etc/resolv.conf" 2>/dev/null || true
+  apt_mounts_off "$r"
   rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT
 start=$(now)
 log "$step" "copying $INTERVIRT_DEFAULT_IMAGE, then apt-get install ${packages[*]}"
 cp -a "$base/rootfs" "$r"
-mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
-mount -t proc proc "$r/proc"
-# No service may start inside the build.
-printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
-chmod 755 "$r/usr/sbin/policy-rc.d"
-if ! { chroot "$r" apt-get -q update &&
-       chroot "$r" apt-get -q -y --no-install-recommends install "${packages[@]}"; } \
-     >"$tmp/apt.log" 2>&1; then
-  tail -n 20 "$tmp/apt.log" >&2
+apt_mounts_on "$r"
+chroot_apt_install "$r" "$tmp/apt.log" "${packages[@]}" ||
   die "$step" "apt-get install failed (log above)"
-fi
-rm -f "$r/usr/sbin/policy-rc.d"
 
 # --- ssh: root with an empty password -------------------------------------------------
 chroot "$r" passwd -q -d root

@@ -17,27 +17,17 @@ flock 9
 [ -f "$dest/image.json" ] && exit 0
 tmp=$(mktemp -d "$(dirname "$dest")/.netcfg.build.XXXXXX")
 cleanup() {
-  umount -l "$tmp/rootfs/proc" 2>/dev/null || true
-  umount -l "$tmp/rootfs/etc/resolv.conf" 2>/dev/null || true
+  apt_mounts_off "$tmp/rootfs"
   rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT
 start=$(now)
 cp -a "$base/rootfs" "$tmp/rootfs"
 r=$tmp/rootfs
-mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
-mount -t proc proc "$r/proc"
-# No service may start inside the build.
-printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
-chmod 755 "$r/usr/sbin/policy-rc.d"
-export DEBIAN_FRONTEND=noninteractive
-if ! { chroot "$r" apt-get -q update &&
-       chroot "$r" apt-get -q -y --no-install-recommends install ifupdown isc-dhcp-client network-manager; } \
-     >"$tmp/apt.log" 2>&1; then
-  tail -n 20 "$tmp/apt.log" >&2
+apt_mounts_on "$r"
+chroot_apt_install "$r" "$tmp/apt.log" ifupdown isc-dhcp-client network-manager ||
   die "$step" "installing the network managers failed"
-fi
-rm -f "$r/usr/sbin/policy-rc.d" "$r"/var/cache/apt/archives/*.deb
+rm -f "$r"/var/cache/apt/archives/*.deb
 rm -rf "$r"/var/lib/apt/lists/*_Packages
 umount -l "$r/proc"
 umount -l "$r/etc/resolv.conf"

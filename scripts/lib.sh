@@ -140,3 +140,76 @@ install_missing() {
     die "$step" "apt-get failed (full log: $apt_log)"
   fi
 }
+
+# lock_build STEP LOCKFILE NAME: one builder of NAME at a time, by a lock on fd 9 that is
+# held until the script exits; says so when it has to wait for another build.
+lock_build() {
+  exec 9>"$2"
+  flock -n 9 || { log "$1" "waiting for another build of $3"; flock 9; }
+}
+
+# services_off ROOTFS: package installs in the chroot start no service (policy-rc.d says
+# no); services_on ROOTFS lets them start again.
+services_off() {
+  printf '#!/bin/sh\nexit 101\n' >"$1/usr/sbin/policy-rc.d"
+  chmod 755 "$1/usr/sbin/policy-rc.d"
+}
+services_on() { rm -f "$1/usr/sbin/policy-rc.d"; }
+
+# bind_host_dirs ROOTFS: the host's /proc, /sys and /dev in a debootstrapped chroot.
+# unbind_host_dirs ROOTFS undoes it, skipping what is not mounted (it runs from cleanup traps).
+bind_host_dirs() {
+  local m
+  for m in proc sys dev dev/pts; do mount --bind "/$m" "$1/$m"; done
+}
+unbind_host_dirs() {
+  local m
+  for m in dev/pts dev proc sys; do
+    mountpoint -q "$1/$m" 2>/dev/null && umount -l "$1/$m"
+  done
+  return 0
+}
+
+# apt_mounts_on ROOTFS: the host's resolv.conf and a /proc in an image's copied root
+# filesystem, for apt-get in it. apt_mounts_off ROOTFS undoes it, quiet where nothing is
+# mounted (cleanup traps, interrupted builds).
+apt_mounts_on() {
+  mount --bind /etc/resolv.conf "$1/etc/resolv.conf"
+  mount -t proc proc "$1/proc"
+}
+apt_mounts_off() {
+  umount -l "$1/proc" 2>/dev/null || true
+  umount -l "$1/etc/resolv.conf" 2>/dev/null || true
+}
+
+# chroot_apt_install ROOTFS LOG PACKAGE...: apt-get update and install (no recommends) in
+# the chroot, with no service started there; output in LOG, and on failure its tail on
+# stderr and a false return.
+chroot_apt_install() {
+  local root=$1 apt_log=$2
+  shift 2
+  services_off "$root" || return 1
+  if ! { chroot "$root" apt-get -q update &&
+         chroot "$root" apt-get -q -y --no-install-recommends install "$@"; } >"$apt_log" 2>&1; then
+    tail -n 20 "$apt_log" >&2
+    return 1
+  fi
+  services_on "$root"
+}
+
+# write_grub_cfg ROOTFS UUID KERNEL INITRD ARG...: a grub.cfg that boots KERNEL at once from
+# the ext4 partition UUID of an MBR disk, with ARGs on the kernel's command line.
+write_grub_cfg() {
+  local rootfs=$1 uuid=$2 kernel=$3 initrd=$4
+  shift 4
+  mkdir -p "$rootfs/boot/grub"
+  cat >"$rootfs/boot/grub/grub.cfg" <<GRUB
+set timeout=0
+insmod part_msdos
+insmod ext2
+search --no-floppy --fs-uuid --set=root $uuid
+linux /boot/$kernel root=UUID=$uuid $*
+initrd /boot/$initrd
+boot
+GRUB
+}

@@ -11,8 +11,9 @@
 #   → ext4 made straight into a raw file at a 1 MiB offset (the host kernel has neither
 #     partition scanning of loop devices nor device-mapper), GRUB's boot code written
 #     with dd, grub.cfg by hand → qcow2 → box (metadata.json + box.img + Vagrantfile).
-# The box is cached under $INTERVIRT_BOX_DIR, named after a hash of this script and of
-# the image it carries: a change to either builds a new box.
+# The box is cached under $INTERVIRT_BOX_DIR, named after a hash of this script, of the
+# scripts/lib.sh helpers it builds with, and of the image it carries: a change to any of
+# them builds a new box.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 step=box
@@ -24,7 +25,7 @@ image=$INTERVIRT_DEFAULT_IMAGE
 image_dir=$(image_path "$image")
 image_cached "$image" || die "$step" "the default image $image is not built (run ./intervirt image)"
 
-key=$( { cat "${BASH_SOURCE[0]}"; cat "$image_dir/image.json"; } | sha256sum | cut -c1-12)
+key=$( { cat "${BASH_SOURCE[0]}" "$INTERVIRT_ROOT/scripts/lib.sh"; cat "$image_dir/image.json"; } | sha256sum | cut -c1-12)
 box=$box_dir/intervirt-debian13-$key.box
 if [ -s "$box" ]; then
   log "$step" "cached: $box"
@@ -44,10 +45,7 @@ flock 9
 work=$(mktemp -d "$box_dir/.build.XXXXXX")
 rootfs=$work/rootfs
 cleanup() {
-  local m
-  for m in dev/pts dev proc sys; do
-    mountpoint -q "$rootfs/$m" 2>/dev/null && umount -l "$rootfs/$m"
-  done
+  unbind_host_dirs "$rootfs"
   rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -68,9 +66,8 @@ log "$step" "debootstrap done in $(elapsed "$start") s"
 heavy=(libvirt-daemon-system libvirt-daemon-driver-lxc libvirt-clients nftables
        dnsmasq-base openjdk-21-jre-headless debootstrap debian-archive-keyring xz-utils
        netcat-openbsd)
-for m in proc sys dev dev/pts; do mount --bind "/$m" "$rootfs/$m"; done
-printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"   # start no service here
-chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+bind_host_dirs "$rootfs"
+services_off "$rootfs"   # start no service here
 # Split drivers (the network driver has its own package in newer releases): take what exists.
 for p in libvirt-daemon-driver-network; do
   chroot "$rootfs" apt-cache show "$p" >/dev/null 2>&1 && heavy+=("$p")
@@ -83,8 +80,8 @@ if ! chroot "$rootfs" apt-get install -y -q --no-install-recommends "${heavy[@]}
 fi
 log "$step" "installed ${heavy[*]} in $(elapsed "$t") s"
 chroot "$rootfs" apt-get clean
-rm -f "$rootfs/usr/sbin/policy-rc.d"
-for m in dev/pts dev proc sys; do umount -l "$rootfs/$m"; done
+services_on "$rootfs"
+unbind_host_dirs "$rootfs"
 
 # --- 2. make it a Vagrant box ---------------------------------------------------------
 uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -117,16 +114,7 @@ cp -a "$image_dir" "$rootfs/var/lib/intervirt/images/$image"
 kernel=$(cd "$rootfs/boot" && ls vmlinuz-* | sort -V | tail -n 1)
 initrd=initrd.img-${kernel#vmlinuz-}
 [ -f "$rootfs/boot/$initrd" ] || die "$step" "no $initrd in the box"
-mkdir -p "$rootfs/boot/grub"
-cat >"$rootfs/boot/grub/grub.cfg" <<EOF
-set timeout=0
-insmod part_msdos
-insmod ext2
-search --no-floppy --fs-uuid --set=root $uuid
-linux /boot/$kernel root=UUID=$uuid ro console=ttyS0,115200n8 net.ifnames=0 quiet
-initrd /boot/$initrd
-boot
-EOF
+write_grub_cfg "$rootfs" "$uuid" "$kernel" "$initrd" ro console=ttyS0,115200n8 net.ifnames=0 quiet
 disk_gib=20    # sparse; the containers' upper layers and more images fit
 raw=$work/disk.raw
 truncate -s "${disk_gib}G" "$raw"

@@ -1,6 +1,7 @@
 package dev.intervirt.agent.container;
 
 import dev.intervirt.agent.app.AgentConfig;
+import dev.intervirt.agent.concurrent.DaemonThreads;
 import dev.intervirt.agent.dispatch.Progress;
 import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.Hypervisor;
@@ -43,11 +44,7 @@ public class ContainerService {
      * deployment's context class loader, reached its dead CDI container from the next one.
      * Each task also runs with its caller's context class loader (see {@link #alongside(Runnable)}).
      */
-    private final ExecutorService alongside = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "alongside-libvirt");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService alongside = Executors.newCachedThreadPool(DaemonThreads.named("alongside-libvirt"));
 
     private Topology topology;
     private Hypervisor hypervisor;

@@ -1,5 +1,6 @@
 package dev.intervirt.agent.dispatch;
 
+import dev.intervirt.agent.concurrent.DaemonThreads;
 import dev.intervirt.agent.protocol.Reply;
 
 import java.time.Duration;
@@ -18,11 +19,8 @@ final class ProgressStream implements Progress, AutoCloseable {
 
     static final Duration HEARTBEAT = Duration.ofSeconds(4);
     private static final long CHECK_MS = 250;
-    private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "progress-heartbeat");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ScheduledExecutorService TIMER =
+            Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("progress-heartbeat"));
 
     private final String refId;
     private final Replier replier;

@@ -10,7 +10,6 @@ import org.libvirt.event.DomainEventType;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -389,18 +388,14 @@ public class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public int initPid(String name) {
-        // libvirt_lxc writes its own pid here; the container's init is its only child.
         Path pidFile = lxcRunDir.resolve(name + ".pid");
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (true) {
             try {
-                String controller = Files.readString(pidFile).trim();
-                String children = Files.readString(Path.of("/proc", controller, "task", controller, "children")).trim();
-                if (!children.isEmpty()) {
-                    return Integer.parseInt(children.split("\\s+")[0]);
+                int pid = LxcInitPid.read(pidFile);
+                if (pid != 0) {
+                    return pid;
                 }
-            } catch (NoSuchFileException e) {
-                // not written yet
             } catch (IOException | NumberFormatException e) {
                 throw HostException.unavailable("Cannot find the init process of " + name + ": " + e.getMessage(), e);
             }

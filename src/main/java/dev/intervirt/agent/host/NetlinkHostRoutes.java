@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -42,43 +43,49 @@ public final class NetlinkHostRoutes implements HostRoutes, AutoCloseable {
     @Override
     public void add(InetAddress address) {
         Objects.requireNonNull(address, "address");
-        execute(idx -> List.of(Requests.replaceRoute(Route.host(address, idx))));
+        execute(idx -> List.of(addRoute(address, idx)));
     }
 
     @Override
     public void remove(InetAddress address) {
         Objects.requireNonNull(address, "address");
-        execute(idx -> List.of(Requests.deleteRoute(Route.host(address, idx)).tolerating(NetlinkException.ESRCH)));
+        execute(idx -> List.of(deleteRoute(address, idx)));
     }
 
     @Override
     public void addAll(List<? extends InetAddress> addresses) {
-        if (addresses.isEmpty()) {
-            return;
-        }
-        execute(idx -> {
-            List<Message> m = new ArrayList<>();
-            addresses.forEach(a -> m.add(Requests.replaceRoute(Route.host(a, idx))));
-            return m;
-        });
+        executeEach(addresses, NetlinkHostRoutes::addRoute);
     }
 
     @Override
     public void removeAll(List<? extends InetAddress> addresses) {
+        executeEach(addresses, NetlinkHostRoutes::deleteRoute);
+    }
+
+    @Override
+    public void move(InetAddress oldAddress, InetAddress newAddress) {
+        execute(idx -> List.of(addRoute(newAddress, idx), deleteRoute(oldAddress, idx)));
+    }
+
+    private static Message addRoute(InetAddress address, int bridgeIndex) {
+        return Requests.replaceRoute(Route.host(address, bridgeIndex));
+    }
+
+    /** An absent route is no error. */
+    private static Message deleteRoute(InetAddress address, int bridgeIndex) {
+        return Requests.deleteRoute(Route.host(address, bridgeIndex)).tolerating(NetlinkException.ESRCH);
+    }
+
+    /** One request per address, all in one batch; nothing at all for none. */
+    private void executeEach(List<? extends InetAddress> addresses, BiFunction<InetAddress, Integer, Message> request) {
         if (addresses.isEmpty()) {
             return;
         }
         execute(idx -> {
             List<Message> m = new ArrayList<>();
-            addresses.forEach(a -> m.add(Requests.deleteRoute(Route.host(a, idx)).tolerating(NetlinkException.ESRCH)));
+            addresses.forEach(a -> m.add(request.apply(a, idx)));
             return m;
         });
-    }
-
-    @Override
-    public void move(InetAddress oldAddress, InetAddress newAddress) {
-        execute(idx -> List.of(Requests.replaceRoute(Route.host(newAddress, idx)),
-                Requests.deleteRoute(Route.host(oldAddress, idx)).tolerating(NetlinkException.ESRCH)));
     }
 
     /**

@@ -211,6 +211,12 @@ public final class NftFirewall implements Firewall {
         return new ProcessRunner.Result(0, "", "");
     }
 
+    /** Runs {@code script}; where it fails with {@code failure} in its stderr, runs {@code instead}. */
+    private ProcessRunner.Result execOr(String script, String failure, String instead) {
+        ProcessRunner.Result r = exec(script);
+        return !r.ok() && r.stderr().contains(failure) ? exec(instead) : r;
+    }
+
 
     @Override
     public void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
@@ -249,22 +255,16 @@ public final class NftFirewall implements Firewall {
 
     @Override
     public synchronized void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
-        ProcessRunner.Result r = exec(addForwardScript(protocol, externalPort, target, internalPort));
-        if (!r.ok() && r.stderr().contains("File exists")) {
-            // The key is mapped to another target: replace it atomically.
-            r = exec(replaceForwardScript(protocol, externalPort, target, internalPort));
-        }
-        check(r);
+        // "File exists": the key is mapped to another target, so it is replaced atomically.
+        check(execOr(addForwardScript(protocol, externalPort, target, internalPort),
+                "File exists", replaceForwardScript(protocol, externalPort, target, internalPort)));
     }
 
     /** Straight to the replacing transaction: an add would fail ("File exists") and cost the session. */
     @Override
     public synchronized void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
-        ProcessRunner.Result r = exec(replaceForwardScript(protocol, externalPort, target, internalPort));
-        if (!r.ok() && r.stderr().contains("No such file or directory")) {
-            r = exec(addForwardScript(protocol, externalPort, target, internalPort));
-        }
-        check(r);
+        check(execOr(replaceForwardScript(protocol, externalPort, target, internalPort),
+                "No such file or directory", addForwardScript(protocol, externalPort, target, internalPort)));
     }
 
     @Override

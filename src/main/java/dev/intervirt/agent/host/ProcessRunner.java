@@ -1,5 +1,7 @@
 package dev.intervirt.agent.host;
 
+import dev.intervirt.agent.concurrent.DaemonThreads;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,11 +24,7 @@ public final class ProcessRunner {
     private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(ProcessRunner.class.getName());
 
     /** Own threads for draining pipes: the common pool has a single thread on 2 cores. */
-    private static final ExecutorService DRAINERS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "process-drain");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ExecutorService DRAINERS = Executors.newCachedThreadPool(DaemonThreads.named("process-drain"));
 
     /** Output of a finished command. */
     public record Result(int exitCode, String stdout, String stderr) {

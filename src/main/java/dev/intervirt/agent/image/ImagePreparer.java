@@ -1,5 +1,6 @@
 package dev.intervirt.agent.image;
 
+import dev.intervirt.agent.concurrent.DaemonThreads;
 import dev.intervirt.agent.value.ImageName;
 
 import java.time.Duration;
@@ -29,11 +30,7 @@ public class ImagePreparer implements AutoCloseable {
     }
 
     private final List<ImageSource> sources;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "image-prepare");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(DaemonThreads.named("image-prepare"));
     private final Map<ImageName, Boolean> pending = new ConcurrentHashMap<>();
     private final Map<ImageName, Failure> failures = new ConcurrentHashMap<>();
 

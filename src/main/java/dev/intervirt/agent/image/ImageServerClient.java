@@ -1,5 +1,6 @@
 package dev.intervirt.agent.image;
 
+import dev.intervirt.agent.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -29,11 +30,8 @@ public class ImageServerClient {
 
     /** A download that receives nothing for this long is given up. */
     static final Duration STALL_LIMIT = Duration.ofSeconds(60);
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "image-download-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ScheduledExecutorService WATCHDOG =
+            Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("image-download-watchdog"));
 
     private final Duration stallLimit;
     private final String base;

@@ -16,8 +16,10 @@ public sealed interface Request {
     /** The request's uuid, echoed as {@code refID}. */
     String uuid();
 
-    /** The wire name of the request type, for logs. */
-    String typeName();
+    /** The wire name of the request type, for logs: the record's own name unless the wire calls it otherwise. */
+    default String typeName() {
+        return getClass().getSimpleName();
+    }
 
     /** The container(s) the request concerns, for ordering; empty for guest-wide requests. */
     default java.util.List<String> containerIds() {
@@ -34,90 +36,68 @@ public sealed interface Request {
         }
     }
 
+    /** A request about the link between two containers. */
+    sealed interface ForLink extends Request {
+        String id1();
+
+        String id2();
+
+        @Override
+        default java.util.List<String> containerIds() {
+            return java.util.List.of(id1(), id2());
+        }
+    }
+
     /**
      * @param mac the MAC to use (group bit cleared)
      * @param requestedMac the MAC as the client sent it, normalised, when it had to be changed; else null
      */
     record AddContainer(String uuid, String id, Inet4Address ipv4, Inet6Address ipv6, MacAddress mac,
                         MacAddress requestedMac, boolean internet, ImageName image) implements ForContainer {
-        public String typeName() {
-            return "AddContainer";
-        }
     }
 
     record RemoveContainer(String uuid, String id) implements ForContainer {
-        public String typeName() {
-            return "RemoveContainer";
-        }
     }
 
     record StartContainer(String uuid, String id) implements ForContainer {
-        public String typeName() {
-            return "StartContainer";
-        }
     }
 
     record StopContainer(String uuid, String id) implements ForContainer {
-        public String typeName() {
-            return "StopContainer";
-        }
     }
 
     record SetIpv4(String uuid, String id, Inet4Address address) implements ForContainer {
+        @Override
         public String typeName() {
             return "IDWithNewIpv4";
         }
     }
 
     record SetIpv6(String uuid, String id, Inet6Address address) implements ForContainer {
+        @Override
         public String typeName() {
             return "IDWithNewIpv6";
         }
     }
 
-    record Connect(String uuid, String id1, String id2) implements Request {
-        public String typeName() {
-            return "Connect";
-        }
-
-        @Override
-        public java.util.List<String> containerIds() {
-            return java.util.List.of(id1, id2);
-        }
+    record Connect(String uuid, String id1, String id2) implements ForLink {
     }
 
-    record Disconnect(String uuid, String id1, String id2) implements Request {
-        public String typeName() {
-            return "Disconnect";
-        }
-
-        @Override
-        public java.util.List<String> containerIds() {
-            return java.util.List.of(id1, id2);
-        }
+    record Disconnect(String uuid, String id1, String id2) implements ForLink {
     }
 
     record SetInternetAccess(String uuid, String id, boolean enabled) implements ForContainer {
-        public String typeName() {
-            return "SetInternetAccess";
-        }
     }
 
     record AddPortForwarding(String uuid, String id, int internalPort, int externalPort, Protocol protocol)
             implements ForContainer {
-        public String typeName() {
-            return "AddPortForwarding";
-        }
     }
 
     record RemovePortForwarding(String uuid, int externalPort, Protocol protocol) implements Request {
-        public String typeName() {
-            return "RemovePortForwarding";
-        }
     }
 
     /** {@code {"type":"Command","command":…}}. */
     record GuestCommand(String uuid, Command command) implements Request {
+        @Override
         public String typeName() {
             return "Command/" + command.wireName();
         }

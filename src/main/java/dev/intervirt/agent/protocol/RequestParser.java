@@ -136,18 +136,22 @@ public final class RequestParser {
     }
 
     private Inet4Address ipv4(String field) {
-        String text = string(field);
-        try {
-            return IpAddresses.parseIpv4(text);
-        } catch (InvalidAddressException e) {
-            throw invalid("Field \"" + field + "\": \"" + Text.printable(text) + "\" " + e.getMessage() + ".");
-        }
+        return address(field, IpAddresses::parseIpv4);
     }
 
     private Inet6Address ipv6(String field) {
+        return address(field, IpAddresses::parseIpv6);
+    }
+
+    /** An address parser of {@link IpAddresses}, whose complaint names what is wrong with the text. */
+    private interface AddressParser<A> {
+        A parse(String text) throws InvalidAddressException;
+    }
+
+    private <A> A address(String field, AddressParser<A> parser) {
         String text = string(field);
         try {
-            return IpAddresses.parseIpv6(text);
+            return parser.parse(text);
         } catch (InvalidAddressException e) {
             throw invalid("Field \"" + field + "\": \"" + Text.printable(text) + "\" " + e.getMessage() + ".");
         }

@@ -3,6 +3,7 @@ package dev.intervirt.agent.ssh;
 import com.pty4j.PtyProcess;
 import com.pty4j.PtyProcessBuilder;
 import com.pty4j.WinSize;
+import dev.intervirt.agent.concurrent.DaemonThreads;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.Signal;
@@ -33,11 +34,7 @@ final class ComputerCommand implements Command {
     }
 
     private static final Logger LOG = Logger.getLogger(ComputerCommand.class.getName());
-    private static final ExecutorService PUMPS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "ssh-pump");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ExecutorService PUMPS = Executors.newCachedThreadPool(DaemonThreads.named("ssh-pump"));
 
     private final Computer computer;
     private final Launch launch;

@@ -1,5 +1,6 @@
 package dev.intervirt.agent.ssh;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -121,9 +122,9 @@ final class SshGateway implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(Socket s) {
+    private static void closeQuietly(Closeable c) {
         try {
-            s.close();
+            c.close();
         } catch (IOException e) {
             // nothing left to do
         }
@@ -131,10 +132,6 @@ final class SshGateway implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            listener.close();
-        } catch (IOException e) {
-            // closed
-        }
+        closeQuietly(listener);
     }
 }

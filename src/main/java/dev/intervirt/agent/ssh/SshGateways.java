@@ -1,6 +1,7 @@
 package dev.intervirt.agent.ssh;
 
 import dev.intervirt.agent.app.AgentConfig;
+import dev.intervirt.agent.concurrent.DaemonThreads;
 import dev.intervirt.agent.container.InitPids;
 import dev.intervirt.agent.host.NftFirewall;
 import dev.intervirt.agent.protocol.AgentException;
@@ -34,11 +35,7 @@ public class SshGateways {
     public static final int SSH_PORT = 22;
 
     private final Map<Integer, SshGateway> byExternalPort = new ConcurrentHashMap<>();
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "ssh-gateway");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService threads = Executors.newCachedThreadPool(DaemonThreads.named("ssh-gateway"));
     private Topology topology;
     private InitPids pids;
     private Path stateDir;

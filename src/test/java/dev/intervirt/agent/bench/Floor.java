@@ -2,6 +2,7 @@ package dev.intervirt.agent.bench;
 
 import dev.intervirt.agent.host.DomainXml;
 import dev.intervirt.agent.host.Hypervisor.DomainSpec;
+import dev.intervirt.agent.host.LxcInitPid;
 import dev.intervirt.agent.host.ProcessRunner;
 import dev.intervirt.agent.value.MacAddress;
 import org.libvirt.Connect;
@@ -10,7 +11,6 @@ import org.libvirt.LibvirtException;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -183,14 +183,9 @@ final class Floor {
         Path pidFile = Path.of("/run/libvirt/lxc", domain + ".pid");
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (true) {
-            try {
-                String controller = Files.readString(pidFile).trim();
-                String children = Files.readString(Path.of("/proc", controller, "task", controller, "children")).trim();
-                if (!children.isEmpty()) {
-                    return Integer.parseInt(children.split("\\s+")[0]);
-                }
-            } catch (NoSuchFileException e) {
-                // not written yet
+            int pid = LxcInitPid.read(pidFile);
+            if (pid != 0) {
+                return pid;
             }
             if (System.nanoTime() > deadline) {
                 throw new IOException("no init process for " + domain);

@@ -2,7 +2,6 @@ package dev.intervirt.agent.dispatch.handler;
 
 import dev.intervirt.agent.container.ContainerService;
 import dev.intervirt.agent.dispatch.Progress;
-import dev.intervirt.agent.dispatch.RequestHandler;
 import dev.intervirt.agent.protocol.Reply;
 import dev.intervirt.agent.protocol.Request.AddContainer;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -12,15 +11,10 @@ import java.util.List;
 
 /** AddContainer: defines the computer (stopped); the reply may note a changed MAC. Lane: its id. */
 @ApplicationScoped
-public class AddContainerHandler implements RequestHandler<AddContainer> {
+public class AddContainerHandler extends TypedHandler<AddContainer> {
 
     @Inject
     ContainerService service;
-
-    @Override
-    public Class<AddContainer> type() {
-        return AddContainer.class;
-    }
 
     @Override
     public Reply handle(AddContainer request, Progress progress, List<Runnable> afterReply) {

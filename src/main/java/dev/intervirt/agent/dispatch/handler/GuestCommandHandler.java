@@ -2,7 +2,6 @@ package dev.intervirt.agent.dispatch.handler;
 
 import dev.intervirt.agent.dispatch.KeyedSerialExecutor;
 import dev.intervirt.agent.dispatch.Progress;
-import dev.intervirt.agent.dispatch.RequestHandler;
 import dev.intervirt.agent.guest.GuestService;
 import dev.intervirt.agent.protocol.Reply;
 import dev.intervirt.agent.protocol.Request.Command;
@@ -18,15 +17,10 @@ import java.util.List;
  * but version is a barrier: after everything before it, before everything after it.
  */
 @ApplicationScoped
-public class GuestCommandHandler implements RequestHandler<GuestCommand> {
+public class GuestCommandHandler extends TypedHandler<GuestCommand> {
 
     @Inject
     GuestService guest;
-
-    @Override
-    public Class<GuestCommand> type() {
-        return GuestCommand.class;
-    }
 
     @Override
     public List<String> lanes(GuestCommand request) {

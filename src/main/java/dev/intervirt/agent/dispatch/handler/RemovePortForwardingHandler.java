@@ -1,26 +1,14 @@
 package dev.intervirt.agent.dispatch.handler;
 
 import dev.intervirt.agent.dispatch.Progress;
-import dev.intervirt.agent.dispatch.RequestHandler;
-import dev.intervirt.agent.network.NetworkService;
-import dev.intervirt.agent.protocol.Reply;
 import dev.intervirt.agent.protocol.Request.RemovePortForwarding;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 
 import java.util.List;
 
 /** RemovePortForwarding: the guest port's forward goes. Lane: the guest port only. */
 @ApplicationScoped
-public class RemovePortForwardingHandler implements RequestHandler<RemovePortForwarding> {
-
-    @Inject
-    NetworkService service;
-
-    @Override
-    public Class<RemovePortForwarding> type() {
-        return RemovePortForwarding.class;
-    }
+public class RemovePortForwardingHandler extends NetworkCallHandler<RemovePortForwarding> {
 
     @Override
     public List<String> lanes(RemovePortForwarding request) {
@@ -28,8 +16,7 @@ public class RemovePortForwardingHandler implements RequestHandler<RemovePortFor
     }
 
     @Override
-    public Reply handle(RemovePortForwarding request, Progress progress, List<Runnable> afterReply) {
-        service.removeForward(request.externalPort(), request.protocol());
-        return Reply.done(request.uuid());
+    protected void call(RemovePortForwarding request, Progress progress) {
+        network.removeForward(request.externalPort(), request.protocol());
     }
 }

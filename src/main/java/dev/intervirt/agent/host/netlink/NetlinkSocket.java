@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One {@code NETLINK_ROUTE} socket. It acts in the network namespace of the thread that
@@ -91,24 +92,23 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** Every route of the family ({@link Requests#IPV4} or {@link Requests#IPV6}), all tables. */
     public List<Route> routes(int family) {
-        List<Route> routes = new ArrayList<>();
-        for (ByteBuffer m : exchange(List.of(Requests.dumpRoutes(family)))) {
-            if (type(m) == Rtnl.RTM_NEWROUTE) {
-                routes.add(parseRoute(m));
-            }
-        }
-        return routes;
+        return dump(Requests.dumpRoutes(family), Rtnl.RTM_NEWROUTE, NetlinkSocket::parseRoute);
     }
 
     /** Every address of the family. */
     public List<Address> addresses(int family) {
-        List<Address> addresses = new ArrayList<>();
-        for (ByteBuffer m : exchange(List.of(Requests.dumpAddresses(family)))) {
-            if (type(m) == Rtnl.RTM_NEWADDR) {
-                addresses.add(parseAddress(m));
+        return dump(Requests.dumpAddresses(family), Rtnl.RTM_NEWADDR, NetlinkSocket::parseAddress);
+    }
+
+    /** The replies of {@code type} to a dump request, each parsed. */
+    private <T> List<T> dump(Message request, int type, Function<ByteBuffer, T> parse) {
+        List<T> found = new ArrayList<>();
+        for (ByteBuffer m : exchange(List.of(request))) {
+            if (type(m) == type) {
+                found.add(parse.apply(m));
             }
         }
-        return addresses;
+        return found;
     }
 
     public synchronized boolean isOpen() {
@@ -218,17 +218,10 @@ public final class NetlinkSocket implements AutoCloseable {
         }
         int original = pos + Rtnl.NLMSG_HDRLEN + 4;
         int attrs = original + ((flags & Rtnl.NLM_F_CAPPED) != 0 ? Rtnl.NLMSG_HDRLEN : align(buf.getInt(original)));
-        int end = pos + len;
-        while (attrs + 4 <= end) {
-            int alen = buf.getShort(attrs) & 0xffff;
-            int atype = buf.getShort(attrs + 2) & 0x3fff;
-            if (alen < 4 || attrs + alen > end) {
-                break;
+        for (Attributes at = new Attributes(buf, attrs, pos + len); at.next(); ) {
+            if (at.type == Rtnl.NLMSGERR_ATTR_MSG) {
+                return cString(buf, at.value, at.length);
             }
-            if (atype == Rtnl.NLMSGERR_ATTR_MSG) {
-                return cString(buf, attrs + 4, alen - 4);
-            }
-            attrs += align(alen);
         }
         return null;
     }
@@ -250,21 +243,15 @@ public final class NetlinkSocket implements AutoCloseable {
         InetAddress dst = null;
         InetAddress gateway = null;
         int oif = 0;
-        for (int a = p + 12; a + 4 <= m.capacity(); ) {
-            int alen = m.getShort(a) & 0xffff;
-            int atype = m.getShort(a + 2) & 0x3fff;
-            if (alen < 4 || a + alen > m.capacity()) {
-                break;
-            }
-            switch (atype) {
-                case Rtnl.RTA_DST -> dst = address(m, a + 4, alen - 4);
-                case Rtnl.RTA_GATEWAY -> gateway = address(m, a + 4, alen - 4);
-                case Rtnl.RTA_OIF -> oif = m.getInt(a + 4);
-                case Rtnl.RTA_TABLE -> table = m.getInt(a + 4);
+        for (Attributes at = new Attributes(m, p + 12, m.capacity()); at.next(); ) {
+            switch (at.type) {
+                case Rtnl.RTA_DST -> dst = address(m, at.value, at.length);
+                case Rtnl.RTA_GATEWAY -> gateway = address(m, at.value, at.length);
+                case Rtnl.RTA_OIF -> oif = m.getInt(at.value);
+                case Rtnl.RTA_TABLE -> table = m.getInt(at.value);
                 default -> {
                 }
             }
-            a += align(alen);
         }
         return new Route(family, dst, prefix, oif, gateway, scope, onlink, protocol, table);
     }
@@ -276,18 +263,12 @@ public final class NetlinkSocket implements AutoCloseable {
         int index = m.getInt(p + 4);
         InetAddress local = null;
         InetAddress address = null;
-        for (int a = p + 8; a + 4 <= m.capacity(); ) {
-            int alen = m.getShort(a) & 0xffff;
-            int atype = m.getShort(a + 2) & 0x3fff;
-            if (alen < 4 || a + alen > m.capacity()) {
-                break;
+        for (Attributes at = new Attributes(m, p + 8, m.capacity()); at.next(); ) {
+            if (at.type == Rtnl.IFA_LOCAL) {
+                local = address(m, at.value, at.length);
+            } else if (at.type == Rtnl.IFA_ADDRESS) {
+                address = address(m, at.value, at.length);
             }
-            if (atype == Rtnl.IFA_LOCAL) {
-                local = address(m, a + 4, alen - 4);
-            } else if (atype == Rtnl.IFA_ADDRESS) {
-                address = address(m, a + 4, alen - 4);
-            }
-            a += align(alen);
         }
         return new Address(local != null ? local : address, prefix, index, scope);
     }
@@ -298,20 +279,47 @@ public final class NetlinkSocket implements AutoCloseable {
         int flags = m.getInt(p + 8);
         String name = null;
         int master = 0;
-        for (int a = p + 16; a + 4 <= m.capacity(); ) {
-            int alen = m.getShort(a) & 0xffff;
-            int atype = m.getShort(a + 2) & 0x3fff;
-            if (alen < 4 || a + alen > m.capacity()) {
-                break;
+        for (Attributes at = new Attributes(m, p + 16, m.capacity()); at.next(); ) {
+            if (at.type == Rtnl.IFLA_IFNAME) {
+                name = cString(m, at.value, at.length);
+            } else if (at.type == Rtnl.IFLA_MASTER) {
+                master = m.getInt(at.value);
             }
-            if (atype == Rtnl.IFLA_IFNAME) {
-                name = cString(m, a + 4, alen - 4);
-            } else if (atype == Rtnl.IFLA_MASTER) {
-                master = m.getInt(a + 4);
-            }
-            a += align(alen);
         }
         return new Link(index, name, flags, master);
+    }
+
+    /** A cursor over a message's attributes (length, type, value), up to {@code end} or a malformed one. */
+    private static final class Attributes {
+        private final ByteBuffer m;
+        private final int end;
+        private int next;
+        /** The current attribute's type, and where and how long its value is. */
+        int type;
+        int value;
+        int length;
+
+        Attributes(ByteBuffer m, int from, int end) {
+            this.m = m;
+            this.next = from;
+            this.end = end;
+        }
+
+        /** Moves to the next attribute; false at the end or at one whose length does not fit. */
+        boolean next() {
+            if (next + 4 > end) {
+                return false;
+            }
+            int alen = m.getShort(next) & 0xffff;
+            if (alen < 4 || next + alen > end) {
+                return false;
+            }
+            type = m.getShort(next + 2) & 0x3fff;
+            value = next + 4;
+            length = alen - 4;
+            next += align(alen);
+            return true;
+        }
     }
 
     private static InetAddress address(ByteBuffer m, int at, int length) {
