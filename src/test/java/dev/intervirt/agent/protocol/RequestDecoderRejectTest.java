@@ -32,6 +32,14 @@ class RequestDecoderRejectTest {
         return assertInstanceOf(Inbound.Rejected.class, in, () -> "expected Rejected for " + text + ", got " + in);
     }
 
+    /** Rejected with code 8 and no refID (there was no usable uuid to answer to). */
+    static Inbound.Rejected invalidWithoutRefId(String text) {
+        Inbound.Rejected r = rejected(text);
+        assertEquals(ErrorCode.INVALID, r.code());
+        assertNull(r.uuid());
+        return r;
+    }
+
     /** Rejected with code 8, the request's uuid as refID, and a message that quotes the field. */
     static Inbound.Rejected invalidField(String text, String field) {
         Inbound.Rejected r = rejected(text);
@@ -72,9 +80,7 @@ class RequestDecoderRejectTest {
     @ValueSource(strings = {"", "   ", "not json", "{", "{\"type\":", "{\"type\":\"Command\",}", "{'type':'Command'}",
             "}"})
     void notJson(String text) {
-        Inbound.Rejected r = rejected(text);
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId(text);
         assertFalse(r.message().isBlank());
     }
 
@@ -82,9 +88,7 @@ class RequestDecoderRejectTest {
     @ValueSource(strings = {"[]", "[{\"type\":\"Command\",\"uuid\":\"u\",\"command\":\"version\"}]", "42", "1.5",
             "\"AddContainer\"", "true", "null"})
     void jsonButNotAnObject(String text) {
-        Inbound.Rejected r = rejected(text);
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId(text);
         assertTrue(r.message().contains("object"), r.message());
     }
 
@@ -118,9 +122,7 @@ class RequestDecoderRejectTest {
 
     @Test
     void missingTypeWithoutUuidHasNoRefId() {
-        Inbound.Rejected r = rejected("{\"id\":\"computer-1\"}");
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId("{\"id\":\"computer-1\"}");
         assertTrue(r.message().contains("\"type\""), r.message());
     }
 
@@ -132,9 +134,7 @@ class RequestDecoderRejectTest {
 
     @Test
     void missingUuid() {
-        Inbound.Rejected r = rejected("{\"type\":\"StartContainer\",\"id\":\"computer-1\"}");
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId("{\"type\":\"StartContainer\",\"id\":\"computer-1\"}");
         assertTrue(r.message().contains("\"uuid\""), r.message());
         assertTrue(r.message().contains("missing"), r.message());
     }
@@ -151,9 +151,7 @@ class RequestDecoderRejectTest {
     @Test
     void overlongUuidIsNotEchoed() {
         String longUuid = "u".repeat(RequestParser.MAX_UUID_LENGTH + 1);
-        Inbound.Rejected r = rejected("{\"type\":\"StartContainer\",\"uuid\":\"" + longUuid + "\",\"id\":\"computer-1\"}");
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId("{\"type\":\"StartContainer\",\"uuid\":\"" + longUuid + "\",\"id\":\"computer-1\"}");
         assertTrue(r.message().contains("\"uuid\""), r.message());
         String maxUuid = "u".repeat(RequestParser.MAX_UUID_LENGTH);
         Inbound ok = new RequestDecoder().decode("{\"type\":\"StartContainer\",\"uuid\":\"" + maxUuid + "\",\"id\":\"computer-1\"}");
