@@ -4,6 +4,7 @@ import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.state.StoredTopology.StoredContainer;
 import dev.intervirt.agent.state.StoredTopology.StoredForward;
+import dev.intervirt.agent.support.TestAddresses;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -163,7 +164,7 @@ class StateStoreTest {
         new StateStore(dir).save(stale);
         Topology t = new Topology(new StateStore(dir), "ivc");
         ContainerRecord r = t.addContainer("computer-2", dev.intervirt.agent.value.MacAddress.parseLoose("a:0:0:0:0:2"),
-                TopologyTest.v4("192.168.0.2"), TopologyTest.v6("fd00::2"), false, TopologyTest.DEBIAN);
+                TestAddresses.ipv4("192.168.0.2"), TestAddresses.ipv6("fd00::2"), false, TopologyTest.DEBIAN);
         assertTrue(r.port().matches("ivc[0-9]+"), r.port());
         assertTrue(Integer.parseInt(r.port().substring(3)) > 7, r.port());
     }
