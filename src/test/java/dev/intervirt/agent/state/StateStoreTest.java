@@ -29,6 +29,13 @@ class StateStoreTest {
                 List.of(new StoredForward("tcp", 8080, "computer-1", 80)));
     }
 
+    /** Stores computer-1 alone, on {@code port} with {@code ipv4}, as an earlier agent may have left it. */
+    void storeComputer1Alone(int nextSlot, String port, String ipv4) {
+        new StateStore(dir).save(new StoredTopology(StoredTopology.CURRENT_VERSION, nextSlot,
+                List.of(new StoredContainer("computer-1", port, "0a:00:00:00:00:01", ipv4, "fd00::1", false, "debian/13", false)),
+                List.of(), List.of()));
+    }
+
     @Test
     void missingFileIsEmpty() {
         StoredTopology t = new StateStore(dir).load();
@@ -148,20 +155,14 @@ class StateStoreTest {
 
     @Test
     void topologyRefusesAnInvalidStoredContainer() {
-        StoredTopology bad = new StoredTopology(StoredTopology.CURRENT_VERSION, 2,
-                List.of(new StoredContainer("computer-1", "ivc1", "0a:00:00:00:00:01", "127.0.0.1", "fd00::1", false,
-                        "debian/13", false)), List.of(), List.of());
-        new StateStore(dir).save(bad);
+        storeComputer1Alone(2, "ivc1", "127.0.0.1");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> new Topology(new StateStore(dir), "ivc"));
         assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
     }
 
     @Test
     void newPortNumbersAreAboveEveryStoredOne() {
-        StoredTopology stale = new StoredTopology(StoredTopology.CURRENT_VERSION, 1,
-                List.of(new StoredContainer("computer-1", "ivc7", "0a:00:00:00:00:01", "192.168.0.1", "fd00::1", false,
-                        "debian/13", false)), List.of(), List.of());
-        new StateStore(dir).save(stale);
+        storeComputer1Alone(1, "ivc7", "192.168.0.1");
         Topology t = new Topology(new StateStore(dir), "ivc");
         ContainerRecord r = t.addContainer("computer-2", dev.intervirt.agent.value.MacAddress.parseLoose("a:0:0:0:0:2"),
                 TestAddresses.ipv4("192.168.0.2"), TestAddresses.ipv6("fd00::2"), false, TopologyTest.DEBIAN);
