@@ -40,6 +40,23 @@ class ContainerLifecycleIT {
         live.start();
     }
 
+    /** Stops and starts the container (a reboot from the client), asserting both succeed. */
+    static void restart(String id) {
+        assertTrue(live.client().call(request("StopContainer").add("id", id)).ok());
+        assertTrue(live.client().call(request("StartContainer").add("id", id)).ok());
+    }
+
+    /** Polls {@code systemctl is-active} for the unit inside until it is active or the time is up; the last state. */
+    static String unitStateWithin(String domain, String unit, long millis) {
+        long deadline = System.currentTimeMillis() + millis;
+        String state = "";
+        while (System.currentTimeMillis() < deadline && !state.equals("active")) {
+            sleep(250);
+            state = inside(domain, "systemctl", "is-active", unit).stdout().trim();
+        }
+        return state;
+    }
+
     static JsonObjectBuilder add(String id, String ipv4, String ipv6, String mac) {
         return request("AddContainer").add("id", id).add("ipv4", ipv4).add("ipv6", ipv6).add("mac", mac)
                 .add("internet", false).add("image", "debian/13");
@@ -176,15 +193,8 @@ class ContainerLifecycleIT {
                 + "[Match]\\nName=eth0\\n[Network]\\nDHCP=yes\\nIPv6AcceptRA=yes\\nAddress=10.99.99.99/24\\n' "
                 + "> /etc/systemd/network/50-dhcp.network && systemctl --root=/ enable systemd-networkd");
         assertTrue(enable.ok(), enable.stderr() + enable.stdout());
-        assertTrue(live.client().call(request("StopContainer").add("id", id)).ok());
-        assertTrue(live.client().call(request("StartContainer").add("id", id)).ok());
-        long deadline = System.currentTimeMillis() + 15_000;
-        String state = "";
-        while (System.currentTimeMillis() < deadline && !state.equals("active")) {
-            sleep(250);
-            state = inside(domain, "systemctl", "is-active", "systemd-networkd").stdout().trim();
-        }
-        assertEquals("active", state, "networkd runs in the container");
+        restart(id);
+        assertEquals("active", unitStateWithin(domain, "systemd-networkd", 15_000), "networkd runs in the container");
         sleep(3000); // give networkd time to act on eth0 if it were going to
         assertEth0Exactly(domain, "02:00:00:00:00:12", "10.0.0.12", "fd00::12");
         assertTrue(live.client().call(request("RemoveContainer").add("id", id)).ok());
@@ -210,15 +220,8 @@ class ContainerLifecycleIT {
                 + " > /etc/NetworkManager/system-connections/learner.nmconnection"
                 + " && chmod 600 /etc/NetworkManager/system-connections/learner.nmconnection");
         assertTrue(configure.ok(), configure.stderr());
-        assertTrue(live.client().call(request("StopContainer").add("id", id)).ok());
-        assertTrue(live.client().call(request("StartContainer").add("id", id)).ok());
-        long deadline = System.currentTimeMillis() + 20_000;
-        String state = "";
-        while (System.currentTimeMillis() < deadline && !state.equals("active")) {
-            sleep(250);
-            state = inside(domain, "systemctl", "is-active", "NetworkManager").stdout().trim();
-        }
-        assertEquals("active", state, "NetworkManager runs in the container");
+        restart(id);
+        assertEquals("active", unitStateWithin(domain, "NetworkManager", 20_000), "NetworkManager runs in the container");
         sleep(4000); // time for NetworkManager or ifup to act on eth0 if they were going to
         assertEth0Exactly(domain, "02:00:00:00:00:13", "10.0.0.13", "fd00::13");
         String devices = inside(domain, "nmcli", "-t", "-f", "DEVICE,STATE", "device", "status").stdout();
