@@ -8,11 +8,16 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A network namespace of the test's own, made before all tests of a class and deleted after
  * them, holding the nft tables the nft ITs work on: set {@code bridge t links} (ifname pairs),
- * the marker set {@code bridge t seq} and map {@code inet f forwards}.
+ * the marker set {@code bridge t seq} and map {@code inet f forwards}; and the checks both
+ * ways of running nft in it (libnftables, the nft session) must pass alike.
  */
 public final class NftTestNamespace implements BeforeAllCallback, AfterAllCallback {
 
@@ -49,6 +54,19 @@ public final class NftTestNamespace implements BeforeAllCallback, AfterAllCallba
     /** The listing of set {@code bridge t links}. */
     public String links() {
         return nft("list", "set", "bridge", "t", "links");
+    }
+
+    /**
+     * Runs a batch whose second line fails (it deletes an element that is not there) through
+     * {@code batch}: nft's error is reported and the batch's first line did not take effect.
+     */
+    public void assertFailingBatchChangesNothing(Function<List<String>, ProcessRunner.Result> batch) {
+        ProcessRunner.Result bad = batch.apply(List.of(
+                "add element bridge t links { \"c\" . \"d\" }",
+                "delete element bridge t links { \"x\" . \"y\" }"));
+        assertFalse(bad.ok());
+        assertTrue(bad.stderr().contains("No such file or directory"), bad.stderr());
+        assertFalse(links().contains("\"c\" . \"d\""), "a failed batch changes nothing");
     }
 
     private List<String> inside(String... args) {
