@@ -32,6 +32,14 @@ class RequestDecoderRejectTest {
         return assertInstanceOf(Inbound.Rejected.class, in, () -> "expected Rejected for " + text + ", got " + in);
     }
 
+    /** Rejected as unsupported, the request's uuid as refID, with a message that names {@code named}. */
+    static void unsupportedNaming(String text, String named) {
+        Inbound.Rejected r = rejected(text);
+        assertEquals(ErrorCode.UNSUPPORTED, r.code());
+        assertEquals(UUID, r.uuid());
+        assertTrue(r.message().contains(named), r.message());
+    }
+
     /** Rejected with code 8 and no refID (there was no usable uuid to answer to). */
     static Inbound.Rejected invalidWithoutRefId(String text) {
         Inbound.Rejected r = rejected(text);
@@ -161,10 +169,7 @@ class RequestDecoderRejectTest {
     @ParameterizedTest
     @ValueSource(strings = {"Nope", "addcontainer", "ADDCONTAINER", "Add Container", "IDWithNewIp", "command"})
     void unknownTypeIsUnsupported(String type) {
-        Inbound.Rejected r = rejected("{\"type\":\"" + type + "\",\"uuid\":\"" + UUID + "\"}");
-        assertEquals(ErrorCode.UNSUPPORTED, r.code());
-        assertEquals(UUID, r.uuid());
-        assertTrue(r.message().contains(type), r.message());
+        unsupportedNaming("{\"type\":\"" + type + "\",\"uuid\":\"" + UUID + "\"}", type);
     }
 
     @Test
@@ -178,10 +183,8 @@ class RequestDecoderRejectTest {
     @ParameterizedTest
     @ValueSource(strings = {"format", "Version", "WIPE", "wipe ", "", "halt"})
     void unknownCommandIsUnsupported(String command) {
-        Inbound.Rejected r = rejected("{\"type\":\"Command\",\"uuid\":\"" + UUID + "\",\"command\":\"" + command + "\"}");
-        assertEquals(ErrorCode.UNSUPPORTED, r.code());
-        assertEquals(UUID, r.uuid());
-        assertTrue(r.message().contains("\"" + command + "\""), r.message());
+        unsupportedNaming("{\"type\":\"Command\",\"uuid\":\"" + UUID + "\",\"command\":\"" + command + "\"}",
+                "\"" + command + "\"");
     }
 
     @Test
