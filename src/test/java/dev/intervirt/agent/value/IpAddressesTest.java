@@ -20,6 +20,12 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class IpAddressesTest {
 
+    /** The parse fails with a message that gives {@code reason}. */
+    static void assertRefusedWithReason(Executable parse, String reason) {
+        InvalidAddressException e = assertThrows(InvalidAddressException.class, parse);
+        assertTrue(e.getMessage().contains(reason), e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"192.168.7.12", "192.168.0.0", "192.168.0.255", "10.0.0.5", "1.0.0.0", "8.8.8.8",
             "223.255.255.254", "126.255.255.255", "128.0.0.1", "169.253.255.255", "169.255.0.1", "172.16.0.1", "100.64.0.1"})
@@ -37,8 +43,7 @@ class IpAddressesTest {
             "224.0.0.1, multicast", "239.1.2.3, multicast",
             "240.0.0.1, reserved", "255.255.255.255, broadcast"})
     void refusesSpecialIpv4WithAReason(String text, String reason) {
-        InvalidAddressException e = assertThrows(InvalidAddressException.class, () -> IpAddresses.parseIpv4(text));
-        assertTrue(e.getMessage().contains(reason), e.getMessage());
+        assertRefusedWithReason(() -> IpAddresses.parseIpv4(text), reason);
     }
 
     @ParameterizedTest
@@ -75,8 +80,7 @@ class IpAddressesTest {
             "'ff02::1', multicast", "'ff00::', multicast", "'FF05::2', multicast",
             "'::ffff:1.2.3.4', IPv4-mapped", "'::ffff:7f00:1', IPv4-mapped"})
     void refusesSpecialIpv6WithAReason(String text, String reason) {
-        InvalidAddressException e = assertThrows(InvalidAddressException.class, () -> IpAddresses.parseIpv6(text));
-        assertTrue(e.getMessage().contains(reason), e.getMessage());
+        assertRefusedWithReason(() -> IpAddresses.parseIpv6(text), reason);
     }
 
     @ParameterizedTest
