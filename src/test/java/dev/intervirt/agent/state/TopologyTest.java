@@ -46,6 +46,13 @@ class TopologyTest {
                 ipv4("192.168.0." + n), ipv6("fd00::" + Integer.toHexString(n)), false, DEBIAN);
     }
 
+    /** Adds computer-n for each n, in order. */
+    void addComputers(int... ns) {
+        for (int n : ns) {
+            add(n);
+        }
+    }
+
     static AgentException agentFailure(ErrorCode code, Executable e) {
         AgentException ex = assertThrows(AgentException.class, e);
         assertEquals(code, ex.code(), ex.getMessage());
@@ -237,9 +244,7 @@ class TopologyTest {
 
     @Test
     void addAndRemoveLinks() {
-        add(1);
-        add(2);
-        add(3);
+        addComputers(1, 2, 3);
         topology.addLink(new Link("computer-2", "computer-1"));
         topology.addLink(new Link("computer-1", "computer-2"));
         topology.addLink(new Link("computer-3", "computer-1"));
@@ -307,9 +312,7 @@ class TopologyTest {
 
     @Test
     void removeContainerDropsItsLinksAndForwards() {
-        add(1);
-        add(2);
-        add(3);
+        addComputers(1, 2, 3);
         topology.addLink(new Link("computer-1", "computer-2"));
         topology.addLink(new Link("computer-2", "computer-3"));
         topology.addLink(new Link("computer-1", "computer-3"));
@@ -427,9 +430,7 @@ class TopologyTest {
 
     @Test
     void failingSaveUndoesLinkChanges() throws Exception {
-        add(1);
-        add(2);
-        add(3);
+        addComputers(1, 2, 3);
         Link l12 = new Link("computer-1", "computer-2");
         topology.addLink(l12);
         breakSaving();
