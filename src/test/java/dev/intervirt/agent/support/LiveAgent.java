@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The real agent (and its client) an integration test class shares: the class starts it in
  * its {@code @BeforeAll} (after any host preparation of its own), and this extension closes
- * the client and then the agent after all tests, which every such class used to write out.
+ * the client and then the agent after all tests (after the class's own {@code @AfterAll}).
  * <pre>
  * &#64;RegisterExtension
  * static final LiveAgent live = new LiveAgent();
