@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -26,6 +27,12 @@ class ConfigParserTest {
         return assertThrows(UsageException.class, () -> ConfigParser.parse(args, env));
     }
 
+    /** What the parser sets, in one list, so that a test compares every setting at once (the list shows all that differ). */
+    static List<Object> settings(AgentConfig c) {
+        return List.of(c.port(), c.libvirtUri(), c.stateDir(), c.imageDir(), c.bridge(), c.ownerName(), c.domainPrefix(),
+                c.portPrefix(), c.memoryMiB(), c.pidsMax(), c.stopGrace(), c.maxMessageBytes(), c.debug());
+    }
+
     static UsageException usage(String... args) {
         return usage(Map.of(), args);
     }
@@ -33,19 +40,8 @@ class ConfigParserTest {
     @Test
     void defaults() throws Exception {
         AgentConfig c = parse();
-        assertEquals(55436, c.port());
-        assertEquals("lxc:///system", c.libvirtUri());
-        assertEquals(Path.of("/var/lib/intervirt"), c.stateDir());
-        assertEquals(Path.of("/var/lib/intervirt/images"), c.imageDir());
-        assertEquals("ivbr0", c.bridge());
-        assertEquals("intervirt", c.ownerName());
-        assertEquals("intervirt-", c.domainPrefix());
-        assertEquals("ivc", c.portPrefix());
-        assertEquals(512, c.memoryMiB());
-        assertEquals(2048, c.pidsMax());
-        assertEquals(Duration.ofSeconds(7), c.stopGrace());
-        assertEquals(64 * 1024, c.maxMessageBytes());
-        assertFalse(c.debug());
+        assertEquals(List.of(55436, "lxc:///system", Path.of("/var/lib/intervirt"), Path.of("/var/lib/intervirt/images"), "ivbr0",
+                "intervirt", "intervirt-", "ivc", 512L, 2048L, Duration.ofSeconds(7), 64 * 1024, false), settings(c));
         assertEquals(AgentConfig.defaults(), c);
     }
 
@@ -64,19 +60,8 @@ class ConfigParserTest {
                 Map.entry("INTERVIRT_STOP_GRACE_SECONDS", "3"),
                 Map.entry("INTERVIRT_MAX_MESSAGE_BYTES", "2048"),
                 Map.entry("INTERVIRT_DEBUG", "true")));
-        assertEquals(1234, c.port());
-        assertEquals("lxc:///session", c.libvirtUri());
-        assertEquals(Path.of("/tmp/iv-state"), c.stateDir());
-        assertEquals(Path.of("/tmp/iv-images"), c.imageDir());
-        assertEquals("br7", c.bridge());
-        assertEquals("ivtest", c.ownerName());
-        assertEquals("ivtest-", c.domainPrefix());
-        assertEquals("tv", c.portPrefix());
-        assertEquals(256, c.memoryMiB());
-        assertEquals(100, c.pidsMax());
-        assertEquals(Duration.ofSeconds(3), c.stopGrace());
-        assertEquals(2048, c.maxMessageBytes());
-        assertTrue(c.debug());
+        assertEquals(List.of(1234, "lxc:///session", Path.of("/tmp/iv-state"), Path.of("/tmp/iv-images"), "br7",
+                "ivtest", "ivtest-", "tv", 256L, 100L, Duration.ofSeconds(3), 2048, true), settings(c));
     }
 
     @Test

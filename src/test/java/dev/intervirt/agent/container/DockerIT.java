@@ -13,6 +13,7 @@ import com.jcraft.jsch.ChannelSftp;
 import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.DockerOverSsh;
 import dev.intervirt.agent.support.HostCommands;
+import dev.intervirt.agent.support.LiveAgent;
 import dev.intervirt.agent.support.SubprocessAgent;
 import dev.intervirt.agent.support.TestAgent;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -89,12 +90,7 @@ class DockerIT {
 
     @AfterAll
     static void tearDown() {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
+        LiveAgent.closeAll(client, agent);
         TestAgent.wipeHost();
     }
 

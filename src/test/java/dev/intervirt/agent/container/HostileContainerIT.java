@@ -1,14 +1,13 @@
 package dev.intervirt.agent.container;
 
 import dev.intervirt.agent.app.AgentConfig;
-import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
 import dev.intervirt.agent.support.HostAudit;
 import dev.intervirt.agent.support.HostCommands;
-import dev.intervirt.agent.support.TestAgent;
-import org.junit.jupiter.api.AfterAll;
+import dev.intervirt.agent.support.LiveAgent;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -31,38 +30,27 @@ class HostileContainerIT {
     private static final long MEMORY_MIB = 512;
     private static final long PIDS_MAX = 256;
 
-    private static TestAgent agent;
-    private static AgentClient client;
+    @RegisterExtension
+    static final LiveAgent live = new LiveAgent();
 
     @BeforeAll
     static void start() {
-        agent = TestAgent.start(c -> new AgentConfig(c.port(), c.libvirtUri(), c.stateDir(), c.imageDir(), c.bridge(),
+        live.start(c -> new AgentConfig(c.port(), c.libvirtUri(), c.stateDir(), c.imageDir(), c.bridge(),
                 c.ownerName(), c.portPrefix(), MEMORY_MIB, PIDS_MAX, Duration.ofSeconds(2), c.maxMessageBytes(), c.debug(),
                 c.poweroffCommand(), c.rebootCommand(), c.upgradeCommand(), c.images()));
-        client = agent.client();
         for (int i = 2; i <= 3; i++) {
             String id = "hc" + i;
-            ok(request("AddContainer").add("id", id).add("ipv4", "10.57.0." + i).add("ipv6", "fd57::" + i)
+            live.ok(request("AddContainer").add("id", id).add("ipv4", "10.57.0." + i).add("ipv6", "fd57::" + i)
                     .add("mac", "02:57:00:00:00:0" + i).add("internet", false).add("image", "debian/13"));
-            ok(request("StartContainer").add("id", id));
+            live.ok(request("StartContainer").add("id", id));
         }
-        ok(request("Connect").add("id1", "hc2").add("id2", "hc3"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
+        live.ok(request("Connect").add("id1", "hc2").add("id2", "hc3"));
     }
 
     @Test
     void aMemoryHogAndAForkBombStayInsideTheirContainer() throws Exception {
-        String hostile = agent.domain("hc2");
-        String neighbour = agent.domain("hc3");
+        String hostile = live.agent().domain("hc2");
+        String neighbour = live.agent().domain("hc3");
         long t0 = System.nanoTime();
 
         assertEquals("500", Files.readString(Path.of("/proc", Integer.toString(HostCommands.initPid(hostile)), "oom_score_adj")).trim(),
@@ -100,12 +88,12 @@ class HostileContainerIT {
         assertGuestAgentAndNeighbourWork(neighbour);
         long duringBomb = (System.nanoTime() - guestT) / 1_000_000;
 
-        Exchange stopped = client.call(request("StopContainer").add("id", "hc2").build(), Duration.ofSeconds(30));
+        Exchange stopped = live.client().call(request("StopContainer").add("id", "hc2").build(), Duration.ofSeconds(30));
         assertTrue(stopped.ok(), stopped::toString);
         bomb.destroyForcibly();
         assertEquals("shut off", HostCommands.domainState(hostile));
         assertGuestAgentAndNeighbourWork(neighbour);
-        assertTrue(client.call(request("RemoveContainer").add("id", "hc2")).ok());
+        assertTrue(live.client().call(request("RemoveContainer").add("id", "hc2")).ok());
         assertEquals(List.of(), HostAudit.ofTestAgent().differences());
         System.out.printf("HostileContainerIT: memory hog peaked at %d MiB (limit %d), fork bomb at %d processes (limit %d);"
                         + " guest, agent and neighbour checks during the bomb %d ms; stop of the bombed container %d ms; %.1f s%n",
@@ -113,11 +101,11 @@ class HostileContainerIT {
     }
 
     private static void assertGuestAgentAndNeighbourWork(String neighbour) {
-        Exchange v = client.call(request("Command").add("command", "version").build(), Duration.ofSeconds(5));
+        Exchange v = live.client().call(request("Command").add("command", "version").build(), Duration.ofSeconds(5));
         assertTrue(v.millis() < 2000, "the agent answers at once: " + v.millis() + " ms");
-        Exchange cut = client.call(request("Disconnect").add("id1", "hc2").add("id2", "hc3").build(), Duration.ofSeconds(10));
+        Exchange cut = live.client().call(request("Disconnect").add("id1", "hc2").add("id2", "hc3").build(), Duration.ofSeconds(10));
         assertTrue(cut.ok(), cut::toString);
-        assertTrue(client.call(request("Connect").add("id1", "hc2").add("id2", "hc3").build(), Duration.ofSeconds(10)).ok());
+        assertTrue(live.client().call(request("Connect").add("id1", "hc2").add("id2", "hc3").build(), Duration.ofSeconds(10)).ok());
         assertTrue(HostCommands.inside(neighbour, "/bin/true").ok(), "the neighbour runs processes");
         assertTrue(HostCommands.insideNet(neighbour, "ping", "-c", "1", "-W", "2", "169.254.0.1").ok()
                 || HostCommands.insideNet(neighbour, "ip", "route").ok(), "the neighbour's network answers");
@@ -174,10 +162,5 @@ class HostileContainerIT {
             }
         }
         return Path.of("/sys/fs/cgroup", unified.substring(1));
-    }
-
-    private static void ok(jakarta.json.JsonObjectBuilder r) {
-        Exchange x = client.call(r);
-        assertTrue(x.ok(), x::toString);
     }
 }

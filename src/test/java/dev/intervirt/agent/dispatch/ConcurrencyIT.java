@@ -2,11 +2,11 @@ package dev.intervirt.agent.dispatch;
 
 import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.HostAudit;
-import dev.intervirt.agent.support.TestAgent;
+import dev.intervirt.agent.support.LiveAgent;
 import jakarta.json.JsonObjectBuilder;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,12 +38,13 @@ class ConcurrencyIT {
     private static final List<String> IDS = List.of("cc1", "cc2", "cc3", "cc4", "cc5", "cc6");
     private static final Set<Integer> EXPECTED_CODES = Set.of(0, 3, 6, 8);
 
-    private static TestAgent agent;
+    @RegisterExtension
+    static final LiveAgent live = new LiveAgent();
 
     @BeforeAll
     static void start() {
-        agent = TestAgent.start();
-        try (AgentClient c = agent.client()) {
+        live.start();
+        try (AgentClient c = live.agent().client()) {
             for (int i = 0; i < IDS.size(); i++) {
                 assertTrue(c.call(add(IDS.get(i), i)).ok());
             }
@@ -56,13 +57,6 @@ class ConcurrencyIT {
     private static JsonObjectBuilder add(String id, int n) {
         return request("AddContainer").add("id", id).add("ipv4", "10.55.0." + (n + 2)).add("ipv6", "fd55::" + (n + 2))
                 .add("mac", String.format("02:55:00:00:00:%02x", n + 2)).add("internet", false).add("image", "debian/13");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (agent != null) {
-            agent.close();
-        }
     }
 
     @Test
@@ -91,7 +85,7 @@ class ConcurrencyIT {
 
     private static void runClient(int client, Map<Integer, AtomicInteger> codes) {
         Random rnd = new Random(SEED + client);
-        try (AgentClient c = agent.client()) {
+        try (AgentClient c = live.agent().client()) {
             List<String> uuids = new ArrayList<>();
             List<String> ordered = new ArrayList<>();
             for (int i = 0; i < OPS; i++) {

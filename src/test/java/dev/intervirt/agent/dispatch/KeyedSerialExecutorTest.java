@@ -53,6 +53,22 @@ class KeyedSerialExecutorTest {
         }
     }
 
+    /** A task on {@code keys} that holds its lanes until {@code gate} opens, then marks itself {@code done}. */
+    CompletableFuture<Void> submitGated(List<String> keys, CountDownLatch gate, AtomicBoolean done) {
+        return lanes.submit(keys, () -> {
+            await(gate);
+            done.set(true);
+        });
+    }
+
+    /** A task on {@code keys} submitted after the failing task {@code bad} still runs; {@code bad} ends failed. */
+    void assertNextTaskRunsAfterFailed(CompletableFuture<Void> bad, List<String> keys) throws Exception {
+        AtomicBoolean ran = new AtomicBoolean();
+        join(lanes.submit(keys, () -> ran.set(true)));
+        assertTrue(ran.get());
+        assertTrue(bad.isCompletedExceptionally());
+    }
+
     static void join(CompletableFuture<?> f) throws Exception {
         f.get(WAIT_S, TimeUnit.SECONDS);
     }
@@ -123,14 +139,8 @@ class KeyedSerialExecutorTest {
         AtomicBoolean aDone = new AtomicBoolean();
         AtomicBoolean bDone = new AtomicBoolean();
         List<String> seen = Collections.synchronizedList(new ArrayList<>());
-        CompletableFuture<Void> ta = lanes.submit(List.of("a"), () -> {
-            await(gateA);
-            aDone.set(true);
-        });
-        CompletableFuture<Void> tb = lanes.submit(List.of("b"), () -> {
-            await(gateB);
-            bDone.set(true);
-        });
+        CompletableFuture<Void> ta = submitGated(List.of("a"), gateA, aDone);
+        CompletableFuture<Void> tb = submitGated(List.of("b"), gateB, bDone);
         CompletableFuture<Void> tab = lanes.submit(List.of("a", "b"), () -> seen.add("ab a=" + aDone.get() + " b=" + bDone.get()));
         gateA.countDown();
         join(ta);
@@ -146,10 +156,7 @@ class KeyedSerialExecutorTest {
         CountDownLatch gate = new CountDownLatch(1);
         AtomicBoolean abDone = new AtomicBoolean();
         List<String> seen = Collections.synchronizedList(new ArrayList<>());
-        CompletableFuture<Void> tab = lanes.submit(List.of("a", "b"), () -> {
-            await(gate);
-            abDone.set(true);
-        });
+        CompletableFuture<Void> tab = submitGated(List.of("a", "b"), gate, abDone);
         CompletableFuture<Void> ta = lanes.submit(List.of("a"), () -> seen.add("a after ab=" + abDone.get()));
         CompletableFuture<Void> tb = lanes.submit(List.of("b"), () -> seen.add("b after ab=" + abDone.get()));
         CompletableFuture<Void> tc = lanes.submit(List.of("c"), () -> seen.add("c"));
@@ -182,14 +189,8 @@ class KeyedSerialExecutorTest {
         AtomicBoolean allDone = new AtomicBoolean();
         List<String> seen = Collections.synchronizedList(new ArrayList<>());
 
-        CompletableFuture<Void> ta = lanes.submit(List.of("a"), () -> {
-            await(gateA);
-            aDone.set(true);
-        });
-        CompletableFuture<Void> tb = lanes.submit(List.of("b"), () -> {
-            await(gateB);
-            bDone.set(true);
-        });
+        CompletableFuture<Void> ta = submitGated(List.of("a"), gateA, aDone);
+        CompletableFuture<Void> tb = submitGated(List.of("b"), gateB, bDone);
         CompletableFuture<Void> tAll = lanes.submit(List.of(KeyedSerialExecutor.ALL), () -> {
             seen.add("all a=" + aDone.get() + " b=" + bDone.get());
             allStarted.countDown();
@@ -257,10 +258,7 @@ class KeyedSerialExecutorTest {
         CompletableFuture<Void> bad = lanes.submit(List.of(KeyedSerialExecutor.ALL), () -> {
             throw new IllegalStateException("boom");
         });
-        AtomicBoolean ran = new AtomicBoolean();
-        join(lanes.submit(List.of("x"), () -> ran.set(true)));
-        assertTrue(ran.get());
-        assertTrue(bad.isCompletedExceptionally());
+        assertNextTaskRunsAfterFailed(bad, List.of("x"));
     }
 
     @Test
@@ -268,10 +266,7 @@ class KeyedSerialExecutorTest {
         CompletableFuture<Void> bad = lanes.submit(List.of("a"), () -> {
             throw new AssertionError("an Error, not an Exception");
         });
-        AtomicBoolean ran = new AtomicBoolean();
-        join(lanes.submit(List.of("a"), () -> ran.set(true)));
-        assertTrue(ran.get());
-        assertTrue(bad.isCompletedExceptionally());
+        assertNextTaskRunsAfterFailed(bad, List.of("a"));
     }
 
     @Test

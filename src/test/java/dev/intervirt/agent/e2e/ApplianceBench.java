@@ -1,13 +1,10 @@
 package dev.intervirt.agent.e2e;
 
-import com.jcraft.jsch.ChannelExec;
-import com.jcraft.jsch.JSch;
-import com.jcraft.jsch.Session;
 import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
+import dev.intervirt.agent.support.JschLogin;
 import jakarta.json.JsonObjectBuilder;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -261,25 +258,7 @@ public final class ApplianceBench {
         long deadline = System.nanoTime() + patience.toNanos();
         while (true) {
             try {
-                Session session = new JSch().getSession("root", "127.0.0.1", port);
-                session.setPassword("");
-                session.setConfig("StrictHostKeyChecking", "no");
-                session.setConfig("PreferredAuthentications", "password");
-                session.connect(20_000);
-                try {
-                    ChannelExec channel = (ChannelExec) session.openChannel("exec");
-                    channel.setCommand(command);
-                    ByteArrayOutputStream out = new ByteArrayOutputStream();
-                    channel.setOutputStream(out);
-                    channel.setErrStream(out);
-                    channel.connect(20_000);
-                    while (!channel.isClosed()) {
-                        Thread.sleep(50);
-                    }
-                    return out.toString(StandardCharsets.UTF_8);
-                } finally {
-                    session.disconnect();
-                }
+                return JschLogin.rootOnLoopback(port, 20_000).runMerged(command, JschLogin.UNTIL_CLOSED).out();
             } catch (com.jcraft.jsch.JSchException e) {
                 if (System.nanoTime() > deadline) {
                     throw e;

@@ -1,11 +1,10 @@
 package dev.intervirt.agent.e2e;
 
-import com.jcraft.jsch.ChannelExec;
-import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
-import com.jcraft.jsch.Session;
 import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
+import dev.intervirt.agent.support.JschLogin;
+import dev.intervirt.agent.support.LiveAgent;
 import jakarta.json.JsonObjectBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -73,12 +71,7 @@ class ApplianceDiskE2E {
 
     @AfterAll
     static void stopEverything() {
-        if (client != null) {
-            client.close();
-        }
-        if (vm != null) {
-            vm.close();
-        }
+        LiveAgent.closeAll(client, vm);
         System.out.println("appliance-test: replies slower than the client's 10 s: "
                 + (slowReplies.isEmpty() ? "none" : slowReplies));
     }
@@ -235,30 +228,9 @@ class ApplianceDiskE2E {
     }
 
     private static String ssh(int port, String command) throws Exception {
-        Session session = new JSch().getSession("root", "127.0.0.1", port);
-        session.setPassword("");
-        session.setConfig("StrictHostKeyChecking", "no");
-        session.setConfig("PreferredAuthentications", "password");
-        session.connect(20_000);
-        try {
-            ChannelExec channel = (ChannelExec) session.openChannel("exec");
-            channel.setCommand(command);
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            channel.setOutputStream(out);
-            channel.setErrStream(out);
-            channel.connect(20_000);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!channel.isClosed() && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            int exit = channel.getExitStatus();
-            channel.disconnect();
-            String text = out.toString(StandardCharsets.UTF_8);
-            assertEquals(0, exit, "'" + command + "' on port " + port + ": " + text);
-            return text;
-        } finally {
-            session.disconnect();
-        }
+        JschLogin.Output result = JschLogin.rootOnLoopback(port, 20_000).runMerged(command, Duration.ofSeconds(60));
+        assertEquals(0, result.exit(), "'" + command + "' on port " + port + ": " + result.out());
+        return result.out();
     }
 
     /** True when something answers HTTP on the port within 2 s. */

@@ -1,7 +1,7 @@
 package dev.intervirt.agent.guest;
 
 import dev.intervirt.agent.app.AgentConfig;
-import dev.intervirt.agent.support.AgentClient;
+import dev.intervirt.agent.support.LiveAgent;
 import dev.intervirt.agent.support.TestAgent;
 import jakarta.json.Json;
 import jakarta.json.JsonObject;
@@ -18,6 +18,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.StringReader;
 import java.net.URI;
@@ -53,8 +54,8 @@ class GuestCommandsIT {
     static final Path REPO = WORK.resolve("repo");
     static final Path OLD_DEB = WORK.resolve("ivdemo_1.0_all.deb");
 
-    private static TestAgent agent;
-    private static AgentClient client;
+    @RegisterExtension
+    static final LiveAgent live = new LiveAgent();
 
     static final UnaryOperator<AgentConfig> COMMANDS = c -> c.withGuestCommands(
             List.of(WORK.resolve("power.sh").toString(), "poweroff", TestAgent.OWNER),
@@ -96,18 +97,11 @@ class GuestCommandsIT {
                 + java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC))
                 + "\nSHA256:\n "
                 + sha256(p) + " " + p.length + " Packages\n");
-        agent = TestAgent.start(COMMANDS);
-        client = agent.client();
+        live.start(COMMANDS);
     }
 
     @AfterAll
     static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
         sh("rm", "-rf", WORK.toString());
     }
 
@@ -137,7 +131,7 @@ class GuestCommandsIT {
     }
 
     static Path rootOf(String id) {
-        return Path.of("/proc", Integer.toString(initPid(agent.domain(id))), "root");
+        return Path.of("/proc", Integer.toString(initPid(live.agent().domain(id))), "root");
     }
 
     /** Points the container's apt at the local source only (or a missing one) and installs ivdemo 1.0. */
@@ -151,31 +145,31 @@ class GuestCommandsIT {
         sh("sh", "-c", "rm -f " + root.resolve("etc/apt/sources.list.d") + "/*");
         Files.writeString(root.resolve("etc/apt/sources.list"), brokenSource
                 ? "deb [trusted=yes] file:/srv/no-such-repo ./\n" : "deb [trusted=yes] file:/srv/ivrepo ./\n");
-        var r = inside(agent.domain(id), "dpkg", "-i", "/root/ivdemo_1.0_all.deb");
+        var r = inside(live.agent().domain(id), "dpkg", "-i", "/root/ivdemo_1.0_all.deb");
         assertTrue(r.ok(), r.stderr() + r.stdout());
         assertEquals("1.0", ivdemoVersion(id));
     }
 
     static String ivdemoVersion(String id) {
-        return inside(agent.domain(id), "dpkg-query", "-W", "-f", "${Version}", "ivdemo").stdout().strip();
+        return inside(live.agent().domain(id), "dpkg-query", "-W", "-f", "${Version}", "ivdemo").stdout().strip();
     }
 
     @Test
     @Order(1)
     void updateUpgradesEveryContainerWithRealProgressAndReportsTheFailingOne() throws Exception {
         for (int i = 1; i <= 3; i++) {
-            assertTrue(client.call(add("u" + i, i)).ok());
-            assertTrue(client.call(request("StartContainer").add("id", "u" + i)).ok());
+            assertTrue(live.client().call(add("u" + i, i)).ok());
+            assertTrue(live.client().call(request("StartContainer").add("id", "u" + i)).ok());
         }
         prepareApt("u1", false);
         prepareApt("u2", false);
         prepareApt("u3", true);
-        assertTrue(client.call(request("StopContainer").add("id", "u2")).ok(), "u2 is updated while stopped");
-        int u1Before = initPid(agent.domain("u1"));
-        int u3Before = initPid(agent.domain("u3"));
+        assertTrue(live.client().call(request("StopContainer").add("id", "u2")).ok(), "u2 is updated while stopped");
+        int u1Before = initPid(live.agent().domain("u1"));
+        int u3Before = initPid(live.agent().domain("u3"));
 
         List<Timed> messages;
-        try (TimedClient timed = TimedClient.connect(agent.port())) {
+        try (TimedClient timed = TimedClient.connect(live.agent().port())) {
             messages = timed.call(request("Command").add("command", "update"), 600);
         }
         Timed last = messages.get(messages.size() - 1);
@@ -195,14 +189,14 @@ class GuestCommandsIT {
         assertTrue(Files.readString(UPGRADE_LOG).contains("upgrade"));
 
         assertEquals("2.0", ivdemoVersion("u1"), "u1 upgraded by a real apt run");
-        assertEquals("running", domainState(agent.domain("u1")));
-        assertNotEquals(u1Before, initPid(agent.domain("u1")), "u1 was restarted after its update");
-        assertEquals("shut off", domainState(agent.domain("u2")), "u2 stopped again");
+        assertEquals("running", domainState(live.agent().domain("u1")));
+        assertNotEquals(u1Before, initPid(live.agent().domain("u1")), "u1 was restarted after its update");
+        assertEquals("shut off", domainState(live.agent().domain("u2")), "u2 stopped again");
         assertEquals("2.0\n", Files.readString(TestAgent.STATE_DIR.resolve("containers/u2/upper/usr/share/ivdemo/version")),
                 "u2 upgraded while it was started for the update");
         assertEquals("1.0", ivdemoVersion("u3"));
-        assertEquals(u3Before, initPid(agent.domain("u3")), "a failed container is not restarted");
-        assertTrue(client.call(request("StartContainer").add("id", "u2")).ok(), "u2's intent is stopped: it can be started");
+        assertEquals(u3Before, initPid(live.agent().domain("u3")), "a failed container is not restarted");
+        assertTrue(live.client().call(request("StartContainer").add("id", "u2")).ok(), "u2's intent is stopped: it can be started");
     }
 
     /** Progress rises, status -1 on every message but the last, never silent for 5 s. */
@@ -244,11 +238,11 @@ class GuestCommandsIT {
     private void powerCycle(String command, String logged) throws Exception {
         List<String> ids = List.of("u1", "u2", "u3");
         for (String id : ids) {
-            assertEquals("running", domainState(agent.domain(id)), id);
+            assertEquals("running", domainState(live.agent().domain(id)), id);
         }
         Files.deleteIfExists(POWER_LOG);
         List<Timed> messages;
-        try (TimedClient timed = TimedClient.connect(agent.port())) {
+        try (TimedClient timed = TimedClient.connect(live.agent().port())) {
             messages = timed.call(request("Command").add("command", command), 60);
         }
         assertEquals(1, messages.size(), "exactly one General message: " + messages);
@@ -259,7 +253,7 @@ class GuestCommandsIT {
         System.out.printf("%s: %d running containers stopped and answered in %d ms%n", command, ids.size(), tookMillis);
         assertTrue(tookMillis < 20_000, "well under the client's 30 s: " + tookMillis);
         for (String id : ids) {
-            assertEquals("shut off", domainState(agent.domain(id)), id + " was stopped before the reply");
+            assertEquals("shut off", domainState(live.agent().domain(id)), id + " was stopped before the reply");
         }
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (!Files.exists(POWER_LOG) && System.nanoTime() < deadline) {
@@ -278,12 +272,9 @@ class GuestCommandsIT {
         assertFalse(topology.contains("\"running\":false"), "every container keeps its running intent: " + topology);
 
         // The guest comes back: a new agent on the same state starts the containers meant to run.
-        client.close();
-        agent.stop();
-        agent = TestAgent.startKeepingState(COMMANDS);
-        client = agent.client();
+        live.restartKeepingState(COMMANDS);
         for (String id : ids) {
-            assertEquals("running", domainState(agent.domain(id)), id + " is back after the 'boot'");
+            assertEquals("running", domainState(live.agent().domain(id)), id + " is back after the 'boot'");
         }
     }
 

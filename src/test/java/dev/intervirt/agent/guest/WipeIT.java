@@ -1,13 +1,13 @@
 package dev.intervirt.agent.guest;
 
-import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
+import dev.intervirt.agent.support.LiveAgent;
 import dev.intervirt.agent.support.TestAgent;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,23 +27,12 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class WipeIT {
 
-    private static TestAgent agent;
-    private static AgentClient client;
+    @RegisterExtension
+    static final LiveAgent live = new LiveAgent();
 
     @BeforeAll
     static void start() {
-        agent = TestAgent.start();
-        client = agent.client();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
+        live.start();
     }
 
     private static JsonObjectBuilder add(String id, int i) {
@@ -60,21 +49,21 @@ class WipeIT {
         List<String> ids = List.of("wipe-a", "wipe-b", "wipe-c", "wipe-d");
         List<String> ports = new ArrayList<>();
         for (int i = 0; i < ids.size(); i++) {
-            must(client.call(add(ids.get(i), i)));
+            must(live.client().call(add(ids.get(i), i)));
             if (i < 3) {
-                must(client.call(request("StartContainer").add("id", ids.get(i))));
+                must(live.client().call(request("StartContainer").add("id", ids.get(i))));
             }
-            ports.add(hostPort(agent.domain(ids.get(i))));
+            ports.add(hostPort(live.agent().domain(ids.get(i))));
         }
-        must(client.call(request("Connect").add("id1", "wipe-a").add("id2", "wipe-b")));
-        must(client.call(request("Connect").add("id1", "wipe-b").add("id2", "wipe-c")));
-        must(client.call(request("Connect").add("id1", "wipe-c").add("id2", "wipe-d")));
-        must(client.call(request("AddPortForwarding").add("id", "wipe-a").add("internalPort", 22).add("externalPort", 42022)
+        must(live.client().call(request("Connect").add("id1", "wipe-a").add("id2", "wipe-b")));
+        must(live.client().call(request("Connect").add("id1", "wipe-b").add("id2", "wipe-c")));
+        must(live.client().call(request("Connect").add("id1", "wipe-c").add("id2", "wipe-d")));
+        must(live.client().call(request("AddPortForwarding").add("id", "wipe-a").add("internalPort", 22).add("externalPort", 42022)
                 .add("protocol", "tcp")));
         assertTrue(routesOnBridge().contains("10.77.0.5"), "a host route exists before the wipe");
 
         long t0 = System.nanoTime();
-        Exchange wipe = client.call(request("Command").add("command", "wipe").build(), Duration.ofMinutes(2));
+        Exchange wipe = live.client().call(request("Command").add("command", "wipe").build(), Duration.ofMinutes(2));
         long ms = (System.nanoTime() - t0) / 1_000_000;
         must(wipe);
         // hard stops in parallel: well under one graceful stop per container (~0.4 s each, up to the grace)
@@ -90,7 +79,7 @@ class WipeIT {
 
         for (int i = 0; i < ids.size(); i++) {
             String id = ids.get(i);
-            assertFalse(domainExists(agent.domain(id)), id + ": domain undefined");
+            assertFalse(domainExists(live.agent().domain(id)), id + ": domain undefined");
             assertFalse(Files.exists(TestAgent.STATE_DIR.resolve("containers").resolve(id)), id + ": files deleted");
             assertFalse(isMountedUnder(TestAgent.STATE_DIR.resolve("containers").resolve(id)), id + ": no mount left");
             assertFalse(linkExists(ports.get(i)), id + ": no veth left");
@@ -107,16 +96,16 @@ class WipeIT {
         assertEquals(List.of(), java.util.Objects.requireNonNullElse(stored.containers(), List.of()), "no container stored");
         assertEquals(List.of(), java.util.Objects.requireNonNullElse(stored.links(), List.of()), "no link stored (snapshot and journal)");
         assertEquals(List.of(), java.util.Objects.requireNonNullElse(stored.forwards(), List.of()), "no forward stored");
-        assertEquals(6, client.call(request("StopContainer").add("id", "wipe-a")).code(), "the agent forgot the containers");
+        assertEquals(6, live.client().call(request("StopContainer").add("id", "wipe-a")).code(), "the agent forgot the containers");
 
-        Exchange again = client.call(request("Command").add("command", "wipe").build(), Duration.ofMinutes(1));
+        Exchange again = live.client().call(request("Command").add("command", "wipe").build(), Duration.ofMinutes(1));
         must(again);
         assertTrue(again.progress().stream().anyMatch(p -> p.getString("output").contains("Wipe finished: 0")), again::toString);
 
         // the same ids and addresses can be used again at once
-        must(client.call(add("wipe-a", 0)));
-        must(client.call(request("StartContainer").add("id", "wipe-a")));
-        must(client.call(request("RemoveContainer").add("id", "wipe-a")));
+        must(live.client().call(add("wipe-a", 0)));
+        must(live.client().call(request("StartContainer").add("id", "wipe-a")));
+        must(live.client().call(request("RemoveContainer").add("id", "wipe-a")));
     }
 
     private static String routesOnBridge() {

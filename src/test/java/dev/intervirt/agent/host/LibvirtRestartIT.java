@@ -1,14 +1,12 @@
 package dev.intervirt.agent.host;
 
-import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
 import dev.intervirt.agent.support.HostAudit;
 import dev.intervirt.agent.support.HostCommands;
-import dev.intervirt.agent.support.TestAgent;
-import jakarta.json.JsonObjectBuilder;
-import org.junit.jupiter.api.AfterAll;
+import dev.intervirt.agent.support.LiveAgent;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,29 +25,18 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class LibvirtRestartIT {
 
-    private static TestAgent agent;
-    private static AgentClient client;
+    @RegisterExtension
+    static final LiveAgent live = new LiveAgent();
 
     @BeforeAll
     static void start() {
-        agent = TestAgent.start();
-        client = agent.client();
+        live.start();
         for (int i = 2; i <= 3; i++) {
-            ok(request("AddContainer").add("id", "lr" + i).add("ipv4", "10.58.0." + i).add("ipv6", "fd58::" + i)
+            live.ok(request("AddContainer").add("id", "lr" + i).add("ipv4", "10.58.0." + i).add("ipv6", "fd58::" + i)
                     .add("mac", "02:58:00:00:00:0" + i).add("internet", false).add("image", "debian/13"));
         }
-        ok(request("StartContainer").add("id", "lr2"));
-        ok(request("Connect").add("id1", "lr2").add("id2", "lr3"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
+        live.ok(request("StartContainer").add("id", "lr2"));
+        live.ok(request("Connect").add("id1", "lr2").add("id2", "lr3"));
     }
 
     @Test
@@ -63,7 +50,7 @@ class LibvirtRestartIT {
         Thread load = new Thread(() -> {
             boolean startNext = true;
             while (running.get()) {
-                Exchange x = client.call((startNext ? request("StartContainer") : request("StopContainer")).add("id", "lr3")
+                Exchange x = live.client().call((startNext ? request("StartContainer") : request("StopContainer")).add("id", "lr3")
                         .build(), Duration.ofSeconds(30));
                 synchronized (codes) {
                     codes.merge(x.code(), 1, Integer::sum);
@@ -75,8 +62,8 @@ class LibvirtRestartIT {
                 if (x.ok() || x.code() == 3) {
                     startNext = !startNext;
                 }
-                Exchange link = client.call(request("Disconnect").add("id1", "lr2").add("id2", "lr3").build(), Duration.ofSeconds(30));
-                Exchange back = client.call(request("Connect").add("id1", "lr2").add("id2", "lr3").build(), Duration.ofSeconds(30));
+                Exchange link = live.client().call(request("Disconnect").add("id1", "lr2").add("id2", "lr3").build(), Duration.ofSeconds(30));
+                Exchange back = live.client().call(request("Connect").add("id1", "lr2").add("id2", "lr3").build(), Duration.ofSeconds(30));
                 // Links need libvirt only to learn whether a container runs (when its init is not cached).
                 for (Exchange l : List.of(link, back)) {
                     if (l.code() != 0 && l.code() != 3 && l.code() != 4) {
@@ -93,9 +80,9 @@ class LibvirtRestartIT {
         long t0 = System.nanoTime();
         stopLibvirtd();
         outage.set(true);
-        Exchange during = client.call(request("StartContainer").add("id", "lr3").build(), Duration.ofSeconds(30));
+        Exchange during = live.client().call(request("StartContainer").add("id", "lr3").build(), Duration.ofSeconds(30));
         if (during.code() == 3) {
-            during = client.call(request("StopContainer").add("id", "lr3").build(), Duration.ofSeconds(30));
+            during = live.client().call(request("StopContainer").add("id", "lr3").build(), Duration.ofSeconds(30));
         }
         assertEquals(4, during.code(), during::toString);
         assertTrue(during.error().toLowerCase().contains("libvirt"), during::toString);
@@ -108,10 +95,10 @@ class LibvirtRestartIT {
         Exchange after;
         do {
             Thread.sleep(200);
-            after = client.call(request("StopContainer").add("id", "lr2").build(), Duration.ofSeconds(30));
+            after = live.client().call(request("StopContainer").add("id", "lr2").build(), Duration.ofSeconds(30));
         } while (after.code() == 4 && System.nanoTime() < deadline);
         assertTrue(after.ok(), after::toString);
-        ok(request("StartContainer").add("id", "lr2"));
+        live.ok(request("StartContainer").add("id", "lr2"));
         long recoveredMs = (System.nanoTime() - t0) / 1_000_000;
         Thread.sleep(1000);
         running.set(false);
@@ -143,10 +130,5 @@ class LibvirtRestartIT {
             Thread.sleep(100);
         }
         assertFalse(HostCommands.sh("kill", "-0", pid).ok(), "libvirtd stopped");
-    }
-
-    private static void ok(JsonObjectBuilder r) {
-        Exchange x = client.call(r);
-        assertTrue(x.ok(), x::toString);
     }
 }

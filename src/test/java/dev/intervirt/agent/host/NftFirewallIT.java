@@ -17,10 +17,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +33,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import static dev.intervirt.agent.support.TestAddresses.ipv4;
+import static dev.intervirt.agent.support.TestAddresses.ipv6;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -475,7 +475,7 @@ class NftFirewallIT {
         run(in(D.ns(), "ip", "addr", "del", B.ip4() + "/32", "dev", "eth0"));
 
         // the same with an address nobody has, to which A has a route
-        netns.addPeer(pids.get(A), new Peer(ip4("10.0.0.99"), ip6("fd00:a::99")));
+        netns.addPeer(pids.get(A), new Peer(ipv4("10.0.0.99"), ipv6("fd00:a::99")));
         run(in(D.ns(), "ip", "addr", "add", "10.0.0.99/32", "dev", "eth0"));
         run(in(D.ns(), "ip", "addr", "add", "fd00:a::99/128", "dev", "eth0", "nodad"));
         unreachable(
@@ -693,15 +693,15 @@ class NftFirewallIT {
         // address swaps keep the routes (new address first)
         netns.addPeer(pid, B.peer());
         netns.addPeer(pid, B.peer()); // idempotent
-        netns.replaceIpv4(pid, A.v4(), ip4("10.0.0.50"));
-        netns.replaceIpv6(pid, A.v6(), ip6("fd00:a::50"));
+        netns.replaceIpv4(pid, A.v4(), ipv4("10.0.0.50"));
+        netns.replaceIpv6(pid, A.v6(), ipv6("fd00:a::50"));
         s = state(A);
         assertTrue(s.contains("inet 10.0.0.50/32") && !s.contains("inet 10.0.0.5/32"), s);
         assertTrue(s.contains("inet6 fd00:a::50/128") && !s.contains("inet6 fd00:a::5/128"), s);
         assertTrue(s.contains("172.16.5.5 dev eth0") && s.contains("169.254.0.1 dev eth0"), s);
-        netns.replaceIpv4(pid, ip4("10.0.0.50"), A.v4());
-        netns.replaceIpv6(pid, ip6("fd00:a::50"), A.v6());
-        netns.replaceIpv4(pid, ip4("10.0.0.77"), A.v4()); // old one absent: no error
+        netns.replaceIpv4(pid, ipv4("10.0.0.50"), A.v4());
+        netns.replaceIpv6(pid, ipv6("fd00:a::50"), A.v6());
+        netns.replaceIpv4(pid, ipv4("10.0.0.77"), A.v4()); // old one absent: no error
         netns.removePeer(pid, B.peer());
         netns.removePeer(pid, B.peer()); // absent: no error
         netns.replacePeer(pid, C.peer(), D.peer());
@@ -727,16 +727,16 @@ class NftFirewallIT {
         routes.add(A.v6());
         assertTrue(guest("ip", "route", "show", A.ip4() + "/32").contains("dev " + bridge));
         assertTrue(guest("ip", "-6", "route", "show", A.ip6() + "/128").contains("dev " + bridge));
-        routes.remove(ip4("10.0.0.222"));
-        routes.remove(ip6("fd00:a::222"));
-        routes.add(ip4("10.0.0.222"));
-        routes.remove(ip4("10.0.0.222"));
-        routes.remove(ip4("10.0.0.222"));
+        routes.remove(ipv4("10.0.0.222"));
+        routes.remove(ipv6("fd00:a::222"));
+        routes.add(ipv4("10.0.0.222"));
+        routes.remove(ipv4("10.0.0.222"));
+        routes.remove(ipv4("10.0.0.222"));
         assertEquals("", guest("ip", "route", "show", "10.0.0.222/32").strip());
         // remove only ever touches a route through the bridge
         String other = "ivt" + id() + "k";
         guest("ip", "route", "add", "10.0.0.223/32", "dev", other);
-        routes.remove(ip4("10.0.0.223"));
+        routes.remove(ipv4("10.0.0.223"));
         assertTrue(guest("ip", "route", "show", "10.0.0.223/32").contains(other));
         guest("ip", "route", "del", "10.0.0.223/32", "dev", other);
     }
@@ -939,23 +939,7 @@ class NftFirewallIT {
     }
 
     Box box(String name, String mac, String v4, String v6) {
-        return new Box(nsPrefix + name, "ivt" + id() + name, new MacAddress(mac), ip4(v4), ip6(v6));
-    }
-
-    static Inet4Address ip4(String s) {
-        try {
-            return (Inet4Address) InetAddress.getByName(s);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    static Inet6Address ip6(String s) {
-        try {
-            return (Inet6Address) InetAddress.getByName(s);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return new Box(nsPrefix + name, "ivt" + id() + name, new MacAddress(mac), ipv4(v4), ipv6(v6));
     }
 
     static List<String> in(String ns, String... command) {

@@ -211,17 +211,20 @@ class NftFirewallTest {
             }
         }
         // the bridge only appears quoted, and every rule of a base chain is scoped
-        assertTrue(s.contains("add rule inet ivtest input iifname \"ivtbr9\" jump container_to_guest\n"));
-        assertTrue(s.contains("add rule inet ivtest forward iifname \"ivtbr9\" jump routed_from_containers\n"));
-        assertTrue(s.contains("add rule inet ivtest forward oifname \"ivtbr9\" jump routed_to_containers\n"));
-        assertTrue(s.contains("add rule inet ivtest nat_prerouting iifname != \"ivtbr9\" jump port_forwarding\n"));
-        assertTrue(s.contains("add rule bridge ivtest prerouting iifname @ports jump port_ingress\n"));
-        assertTrue(s.contains("add rule bridge ivtest port_to_port iifname . oifname @links meta mark set meta mark | 0x00100000 accept\n"));
-        assertTrue(s.contains("add rule inet ivtest routed_from_containers oifname \"ivtbr9\" meta mark & 0x00100000 == 0x00100000 accept\n"));
-        assertTrue(s.contains("add rule inet ivtest port_forwarding tcp dport 55436 return\n"));
-        assertTrue(s.contains("add rule inet ivtest port_forwarding fib daddr type local dnat ip to meta l4proto . th dport map @port_forwards\n"));
-        assertTrue(s.contains("add rule inet ivtest nat_postrouting oifname \"ivtbr9\" ct status dnat snat ip to 169.254.0.1\n"));
-        assertTrue(s.contains("add map inet ivtest port_forwards { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"));
+        for (String expected : List.of(
+                "add rule inet ivtest input iifname \"ivtbr9\" jump container_to_guest",
+                "add rule inet ivtest forward iifname \"ivtbr9\" jump routed_from_containers",
+                "add rule inet ivtest forward oifname \"ivtbr9\" jump routed_to_containers",
+                "add rule inet ivtest nat_prerouting iifname != \"ivtbr9\" jump port_forwarding",
+                "add rule bridge ivtest prerouting iifname @ports jump port_ingress",
+                "add rule bridge ivtest port_to_port iifname . oifname @links meta mark set meta mark | 0x00100000 accept",
+                "add rule inet ivtest routed_from_containers oifname \"ivtbr9\" meta mark & 0x00100000 == 0x00100000 accept",
+                "add rule inet ivtest port_forwarding tcp dport 55436 return",
+                "add rule inet ivtest port_forwarding fib daddr type local dnat ip to meta l4proto . th dport map @port_forwards",
+                "add rule inet ivtest nat_postrouting oifname \"ivtbr9\" ct status dnat snat ip to 169.254.0.1",
+                "add map inet ivtest port_forwards { type inet_proto . inet_service : ipv4_addr . inet_service; }")) {
+            assertTrue(s.contains(expected + "\n"), expected);
+        }
         assertFalse(s.contains("ibrname"));
         // the anti-spoofing checks, in this order, ending in accept
         int i = s.indexOf("port_ingress ether type != { arp, ip, ip6 } drop");

@@ -1,10 +1,9 @@
 package dev.intervirt.agent.host;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.intervirt.agent.support.NftTestNamespace;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,48 +18,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class NftLibraryIT {
 
-    static final String NS = System.getProperty("intervirt.test.owner", "ivagent") + "-nftlib-" + ProcessHandle.current().pid();
-    static final Path FILE = Path.of("/run/netns", NS);
+    @RegisterExtension
+    static final NftTestNamespace NS = new NftTestNamespace(
+            System.getProperty("intervirt.test.owner", "ivagent") + "-nftlib-" + ProcessHandle.current().pid());
 
-    @BeforeAll
-    static void setUp() {
-        ProcessRunner.run(List.of("ip", "netns", "add", NS));
-        ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "-f", "-"), String.join("\n",
-                "add table bridge t",
-                "add set bridge t links { type ifname . ifname; }",
-                "add set bridge t seq { type mark; }",
-                "add table inet f",
-                "add map inet f forwards { type inet_proto . inet_service : ipv4_addr . inet_service; }") + "\n");
-    }
-
-    @AfterAll
-    static void tearDown() {
-        ProcessRunner.exec(List.of("ip", "netns", "delete", NS), null, 10);
-    }
-
-    private static String elements() {
-        return ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "list", "set", "bridge", "t", "links"));
-    }
 
     @Test
     void batchesCommitFailuresAreReportedAndTheNextBatchWorks() {
-        try (NftLibrary lib = NftLibrary.load(FILE)) {
+        try (NftLibrary lib = NftLibrary.load(NS.file())) {
             assertNotNull(lib, "libnftables.so.1 (installed with nftables) loads");
             ProcessRunner.Result add = lib.run(List.of("add element bridge t links { \"a\" . \"b\" }"));
             assertTrue(add.ok(), add.stderr());
-            assertTrue(elements().contains("\"a\" . \"b\""));
+            assertTrue(NS.links().contains("\"a\" . \"b\""));
             assertTrue(lib.run(List.of("add element bridge t links { \"a\" . \"b\" }")).ok(), "adding twice is no error");
 
-            ProcessRunner.Result bad = lib.run(List.of(
-                    "add element bridge t links { \"c\" . \"d\" }",
-                    "delete element bridge t links { \"x\" . \"y\" }"));
-            assertFalse(bad.ok());
-            assertTrue(bad.stderr().contains("No such file or directory"), bad.stderr());
-            assertFalse(elements().contains("\"c\" . \"d\""), "a failed batch changes nothing");
+            NS.assertFailingBatchChangesNothing(lib::run);
 
             ProcessRunner.Result delete = lib.run(List.of("delete element bridge t links { \"a\" . \"b\" }"));
             assertTrue(delete.ok(), "the next batch works (in the same namespace): " + delete.stderr());
-            assertFalse(elements().contains("\"a\" . \"b\""));
+            assertFalse(NS.links().contains("\"a\" . \"b\""));
             assertFalse(ProcessRunner.exec(List.of("nft", "list", "table", "bridge", "t"), null, 10).ok(),
                     "nothing happened in the agent's own namespace");
         }
@@ -68,8 +44,8 @@ class NftLibraryIT {
 
     @Test
     void mapElementsAreReplacedAndDeletedAtOnceAndCheaperThanTheSession() {
-        try (NftLibrary lib = NftLibrary.load(FILE);
-             NftSession session = new NftSession(List.of("ip", "netns", "exec", NS), "bridge t seq")) {
+        try (NftLibrary lib = NftLibrary.load(NS.file());
+             NftSession session = new NftSession(NS.prefix(), "bridge t seq")) {
             session.run(List.of("add element bridge t links { \"w\" . \"x\" }")); // start-up
             long bestLib = Long.MAX_VALUE;
             long bestSession = Long.MAX_VALUE;
@@ -89,7 +65,7 @@ class NftLibraryIT {
             assertTrue(exists.stderr().contains("File exists"), exists.stderr());
             assertTrue(lib.run(List.of("add element inet f forwards { tcp . 3000 : 10.1.0.2 . 22 }")).ok());
             assertTrue(lib.run(List.of("delete element inet f forwards { tcp . 3000 }")).ok());
-            String map = ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "list", "map", "inet", "f", "forwards"));
+            String map = NS.nft("list", "map", "inet", "f", "forwards");
             assertFalse(map.contains("elements"), map);
             assertTrue(bestLib < bestSession, "library " + bestLib / 1000 + " µs, session " + bestSession / 1000 + " µs");
         }

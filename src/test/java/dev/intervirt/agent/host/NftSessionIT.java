@@ -1,8 +1,8 @@
 package dev.intervirt.agent.host;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.intervirt.agent.support.NftTestNamespace;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 
@@ -18,52 +18,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class NftSessionIT {
 
-    static final String NS = "ivsess-" + ProcessHandle.current().pid();
-    static final List<String> PREFIX = List.of("ip", "netns", "exec", NS);
+    @RegisterExtension
+    static final NftTestNamespace NS = new NftTestNamespace("ivsess-" + ProcessHandle.current().pid());
 
-    @BeforeAll
-    static void setUp() {
-        ProcessRunner.run(List.of("ip", "netns", "add", NS));
-        ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "-f", "-"), String.join("\n",
-                "add table bridge t",
-                "add set bridge t links { type ifname . ifname; }",
-                "add set bridge t seq { type mark; }",
-                "add table inet f",
-                "add map inet f forwards { type inet_proto . inet_service : ipv4_addr . inet_service; }") + "\n");
-    }
-
-    @AfterAll
-    static void tearDown() {
-        ProcessRunner.exec(List.of("ip", "netns", "delete", NS), null, 10);
-    }
-
-    private static String elements() {
-        return ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "list", "set", "bridge", "t", "links"));
-    }
 
     @Test
     void batchesCommitFailuresAreReportedAndTheSessionRecovers() {
-        try (NftSession s = new NftSession(PREFIX, "bridge t seq")) {
+        try (NftSession s = new NftSession(NS.prefix(), "bridge t seq")) {
             ProcessRunner.Result add = s.run(List.of("add element bridge t links { \"a\" . \"b\" }"));
             assertTrue(add.ok(), add.stderr());
-            assertTrue(elements().contains("\"a\" . \"b\""));
+            assertTrue(NS.links().contains("\"a\" . \"b\""));
 
             ProcessRunner.Result again = s.run(List.of("add element bridge t links { \"a\" . \"b\" }"));
             assertTrue(again.ok(), "a batch that changes nothing is still answered: " + again.stderr());
 
-            ProcessRunner.Result bad = s.run(List.of(
-                    "add element bridge t links { \"c\" . \"d\" }",
-                    "delete element bridge t links { \"x\" . \"y\" }"));
-            assertFalse(bad.ok());
-            assertTrue(bad.stderr().contains("No such file or directory"), bad.stderr());
-            assertFalse(elements().contains("\"c\" . \"d\""), "a failed batch changes nothing");
+            NS.assertFailingBatchChangesNothing(s::run);
 
             ProcessRunner.Result delete = s.run(List.of(
                     "add element bridge t links { \"a\" . \"b\" }",
                     "delete element bridge t links { \"a\" . \"b\" }"));
             assertTrue(delete.ok(), "the session recovered: " + delete.stderr());
-            assertFalse(elements().contains("\"a\" . \"b\""));
-            String seq = ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "list", "set", "bridge", "t", "seq"));
+            assertFalse(NS.links().contains("\"a\" . \"b\""));
+            String seq = NS.nft("list", "set", "bridge", "t", "seq");
             assertFalse(seq.contains("elements"), "the marker set is only listed, never changed: " + seq);
         }
     }
@@ -71,7 +47,7 @@ class NftSessionIT {
     /** nft 1.0.6 printed no commit line for a batch starting with a map-element deletion (a 5 s wait). */
     @Test
     void mapElementDeletionsAreAnsweredAtOnce() {
-        try (NftSession s = new NftSession(PREFIX, "bridge t seq")) {
+        try (NftSession s = new NftSession(NS.prefix(), "bridge t seq")) {
             for (int i = 0; i < 3; i++) {
                 ProcessRunner.Result add = s.run(List.of("add element inet f forwards { tcp . 2000" + i + " : 10.1.0.1 . 22 }"));
                 assertTrue(add.ok(), add.stderr());
@@ -81,7 +57,7 @@ class NftSessionIT {
                 assertTrue(delete.ok(), delete.stderr());
                 assertTrue(ms < 1000, "answered in " + ms + " ms");
             }
-            String map = ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "list", "map", "inet", "f", "forwards"));
+            String map = NS.nft("list", "map", "inet", "f", "forwards");
             assertFalse(map.contains("elements"), map);
         }
     }
@@ -93,8 +69,8 @@ class NftSessionIT {
         for (int i = 0; i < 5000; i++) {
             many.append(i == 0 ? "" : ", ").append("\"m").append(i).append("\" . \"n").append(i).append('"');
         }
-        ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "-f", "-"), many.append(" }\n").toString());
-        try (NftSession s = new NftSession(PREFIX, "bridge t seq")) {
+        NS.nftScript(many.append(" }\n").toString());
+        try (NftSession s = new NftSession(NS.prefix(), "bridge t seq")) {
             s.run(List.of("add element bridge t links { \"w\" . \"x\" }")); // session start-up
             long best = Long.MAX_VALUE;
             for (int i = 0; i < 20; i++) {
@@ -106,7 +82,7 @@ class NftSessionIT {
             // echo mode took >= 5 ms here even at its best; without it ~0.3 ms
             assertTrue(best < 3_000_000, "best batch took " + best / 1000 + " µs with 5,000 elements");
         } finally {
-            ProcessRunner.run(List.of("ip", "netns", "exec", NS, "nft", "flush", "set", "bridge", "t", "links"));
+            NS.nft("flush", "set", "bridge", "t", "links");
         }
     }
 }

@@ -56,6 +56,13 @@ class ImageServerIT {
     }
 
     /** Asks until the preparation is over (the first answer is code 6 "being prepared"). */
+    /** The first request starts preparing the image (code 6, as for any image not ready yet); once that ends, the image is still refused. */
+    static AgentException refusedOncePrepared(ImageStore store, String image) throws Exception {
+        assertEquals(6, assertThrows(AgentException.class, () -> store.resolve(n(image))).code().wire());
+        awaitPrepared(store, n(image));
+        return assertThrows(AgentException.class, () -> store.resolve(n(image)));
+    }
+
     private static void awaitPrepared(ImageStore store, ImageName name) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (store.isPreparing(name) && System.nanoTime() < deadline) {
@@ -124,9 +131,7 @@ class ImageServerIT {
     @Test
     void aCorruptDownloadIsRefusedAndNothingIsLeftInTheStore(@TempDir Path images) throws Exception {
         try (ImageStore store = store(images)) {
-            assertEquals(6, assertThrows(AgentException.class, () -> store.resolve(n("broken/1"))).code().wire());
-            awaitPrepared(store, n("broken/1"));
-            AgentException e = assertThrows(AgentException.class, () -> store.resolve(n("broken/1")));
+            AgentException e = refusedOncePrepared(store, "broken/1");
             assertEquals(6, e.code().wire());
             assertTrue(e.getMessage().contains("broken/1") && e.getMessage().contains("corrupt")
                     && e.getMessage().contains("sha256"), e.getMessage());
@@ -141,9 +146,7 @@ class ImageServerIT {
     @Test
     void anImageNoSourceHasIsCode6WithTheServerAsked(@TempDir Path images) throws Exception {
         try (ImageStore store = store(images)) {
-            assertEquals(6, assertThrows(AgentException.class, () -> store.resolve(n("nosuch/1"))).code().wire());
-            awaitPrepared(store, n("nosuch/1"));
-            AgentException e = assertThrows(AgentException.class, () -> store.resolve(n("nosuch/1")));
+            AgentException e = refusedOncePrepared(store, "nosuch/1");
             assertTrue(e.getMessage().contains("nosuch/1") && e.getMessage().contains("does not have it"), e.getMessage());
             // The product list is now known: another unknown image is answered without a new attempt.
             AgentException other = assertThrows(AgentException.class, () -> store.resolve(n("nosuch/2")));

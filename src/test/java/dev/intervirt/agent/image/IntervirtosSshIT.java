@@ -1,18 +1,16 @@
 package dev.intervirt.agent.image;
 
-import com.jcraft.jsch.ChannelExec;
-import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
-import com.jcraft.jsch.Session;
 import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
+import dev.intervirt.agent.support.JschLogin;
 import dev.intervirt.agent.support.TestAgent;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
@@ -147,30 +145,8 @@ class IntervirtosSshIT {
     }
 
     static String ssh(String user, String host, String password, String command) throws Exception {
-        JSch jsch = new JSch();
-        Session session = jsch.getSession(user, host, GUEST_PORT);
-        session.setPassword(password);
-        session.setConfig("StrictHostKeyChecking", "no");
-        session.setConfig("PreferredAuthentications", "password");
-        session.connect(10_000);
-        try {
-            ChannelExec channel = (ChannelExec) session.openChannel("exec");
-            channel.setCommand(command);
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            channel.setOutputStream(out);
-            channel.setErrStream(err);
-            channel.connect(10_000);
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (!channel.isClosed() && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            int exit = channel.getExitStatus();
-            channel.disconnect();
-            assertEquals(0, exit, "exit of '" + command + "': " + err.toString(StandardCharsets.UTF_8));
-            return out.toString(StandardCharsets.UTF_8);
-        } finally {
-            session.disconnect();
-        }
+        JschLogin.Output result = new JschLogin(user, host, GUEST_PORT, password, 10_000).run(command, Duration.ofSeconds(30));
+        assertEquals(0, result.exit(), "exit of '" + command + "': " + result.err());
+        return result.out();
     }
 }

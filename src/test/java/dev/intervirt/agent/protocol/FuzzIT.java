@@ -2,7 +2,7 @@ package dev.intervirt.agent.protocol;
 
 import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.HostAudit;
-import dev.intervirt.agent.support.TestAgent;
+import dev.intervirt.agent.support.LiveAgent;
 import jakarta.json.Json;
 import jakarta.json.JsonArrayBuilder;
 import jakarta.json.JsonObject;
@@ -10,9 +10,9 @@ import jakarta.json.JsonObjectBuilder;
 import jakarta.json.JsonString;
 import jakarta.json.JsonValue;
 import jakarta.websocket.CloseReason;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,22 +46,16 @@ class FuzzIT {
     private static final int WINDOW = 200;
     private static final Set<Integer> REJECTION_CODES = Set.of(3, 6, 7, 8);
 
-    private static TestAgent agent;
+    @RegisterExtension
+    static final LiveAgent live = new LiveAgent();
 
     @BeforeAll
     static void start() {
-        agent = TestAgent.start();
-        try (AgentClient c = agent.client()) {
+        live.start();
+        try (AgentClient c = live.agent().client()) {
             // One real container, so "unchanged" is about a non-empty state.
             assertTrue(c.call(request("AddContainer").add("id", "fzreal").add("ipv4", "10.66.0.2").add("ipv6", "fd66::2")
                     .add("mac", "02:66:00:00:00:02").add("internet", true).add("image", "debian/13")).ok());
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (agent != null) {
-            agent.close();
         }
     }
 
@@ -78,7 +72,7 @@ class FuzzIT {
         Random rnd = new Random(SEED);
         Map<Integer, Integer> codes = new TreeMap<>();
         int sent = 0;
-        try (AgentClient client = agent.client()) {
+        try (AgentClient client = live.agent().client()) {
             while (sent < FRAMES) {
                 List<Frame> window = new ArrayList<>();
                 for (int i = 0; i < WINDOW && sent < FRAMES; i++, sent++) {
@@ -107,14 +101,14 @@ class FuzzIT {
 
     @Test
     void binaryAndOversizeFramesBehaveAsDocumented() {
-        try (AgentClient client = agent.client()) {
+        try (AgentClient client = live.agent().client()) {
             client.sendBinary(new byte[]{0, 1, 2, (byte) 0xff});
             JsonObject reply = client.awaitUnreferenced(Duration.ofSeconds(10));
             assertEquals(8, reply.getInt("code"), reply::toString);
             assertTrue(client.call(request("Command").add("command", "version")).ok(), "usable after a binary frame");
         }
         // The largest accepted message passes (and is rejected for its content), one byte more closes with 1009.
-        try (AgentClient client = agent.client()) {
+        try (AgentClient client = live.agent().client()) {
             String uuid = UUID.randomUUID().toString();
             String head = "{\"type\":\"Connect\",\"uuid\":\"" + uuid + "\",\"id1\":\"";
             String tail = "\",\"id2\":\"b\"}";
@@ -131,7 +125,7 @@ class FuzzIT {
             assertFalse(client.isOpen());
         }
         // Far over the limit (larger than the WebSocket layer's read buffer): closed too.
-        try (AgentClient client = agent.client()) {
+        try (AgentClient client = live.agent().client()) {
             client.sendText("{\"type\":\"" + "x".repeat(4 << 20) + "\"}");
             CloseReason reason = client.awaitClose(Duration.ofSeconds(10));
             assertNotNull(reason, "a 4 MiB message closes the connection");
@@ -139,7 +133,7 @@ class FuzzIT {
         } catch (IllegalStateException sendFailed) {
             // The agent closed the connection while the frame was still being sent: also closed.
         }
-        try (AgentClient client = agent.client()) {
+        try (AgentClient client = live.agent().client()) {
             assertTrue(client.call(request("Command").add("command", "version")).ok(), "the agent still serves new connections");
         }
     }

@@ -21,6 +21,13 @@ class ReplyEncoderTest {
     static final Set<String> ALLOWED = Set.of("type", "refID", "error", "code", "progress", "output", "status", "version");
     static final String REF = "0b6c7f0e-3c1d-4b8e-9a55-2f7d1e6c9b01";
 
+    /** Encodes the reply and asserts that it has exactly {@code keys}. */
+    static JsonObject encodeWithKeys(Reply reply, String... keys) {
+        JsonObject o = encode(reply);
+        assertEquals(Set.of(keys), o.keySet());
+        return o;
+    }
+
     static JsonObject encode(Reply reply) {
         String text = new ReplyEncoder().encode(reply);
         assertNotNull(text);
@@ -45,30 +52,28 @@ class ReplyEncoderTest {
 
     @Test
     void done() {
-        JsonObject o = encode(Reply.done(REF));
-        assertEquals(Set.of("type", "refID"), o.keySet());
+        JsonObject o = encodeWithKeys(Reply.done(REF), "type", "refID");
         assertEquals("General", str(o, "type"));
         assertEquals(REF, str(o, "refID"));
     }
 
     @Test
     void doneWithoutRefId() {
-        JsonObject o = encode(Reply.done(null));
-        assertEquals(Set.of("type"), o.keySet());
+        JsonObject o = encodeWithKeys(Reply.done(null), "type");
     }
 
     @Test
     void doneWithNote() {
-        JsonObject o = encode(Reply.doneWithNote(REF, "MAC 0b:5b:02:67:0c:ff is a group address; using 0a:5b:02:67:0c:ff"));
-        assertEquals(Set.of("type", "refID", "output"), o.keySet());
+        JsonObject o = encodeWithKeys(Reply.doneWithNote(REF, "MAC 0b:5b:02:67:0c:ff is a group address; using 0a:5b:02:67:0c:ff"),
+                "type", "refID", "output");
         assertEquals("General", str(o, "type"));
         assertEquals("MAC 0b:5b:02:67:0c:ff is a group address; using 0a:5b:02:67:0c:ff", str(o, "output"));
     }
 
     @Test
     void progress() {
-        JsonObject o = encode(Reply.progress(REF, 0.9, "Shutting down container..."));
-        assertEquals(Set.of("type", "refID", "progress", "output", "status"), o.keySet());
+        JsonObject o = encodeWithKeys(Reply.progress(REF, 0.9, "Shutting down container..."),
+                "type", "refID", "progress", "output", "status");
         assertEquals("General", str(o, "type"));
         assertEquals(0.9, number(o, "progress").doubleValue(), 1e-12);
         assertEquals("Shutting down container...", str(o, "output"));
@@ -95,8 +100,8 @@ class ReplyEncoderTest {
     @ParameterizedTest
     @EnumSource(ErrorCode.class)
     void error(ErrorCode code) {
-        JsonObject o = encode(Reply.error(REF, code, "Container computer-93281 doesn't exist."));
-        assertEquals(Set.of("type", "refID", "error", "code"), o.keySet());
+        JsonObject o = encodeWithKeys(Reply.error(REF, code, "Container computer-93281 doesn't exist."),
+                "type", "refID", "error", "code");
         assertEquals("General", str(o, "type"));
         assertEquals(code.wire(), number(o, "code").intValueExact());
         assertEquals("Container computer-93281 doesn't exist.", str(o, "error"));
@@ -105,15 +110,13 @@ class ReplyEncoderTest {
 
     @Test
     void errorWithoutText() {
-        JsonObject o = encode(Reply.error(REF, ErrorCode.UNSUCCESSFUL, null));
-        assertEquals(Set.of("type", "refID", "code"), o.keySet());
+        JsonObject o = encodeWithKeys(Reply.error(REF, ErrorCode.UNSUCCESSFUL, null), "type", "refID", "code");
         assertEquals(2, number(o, "code").intValueExact());
     }
 
     @Test
     void version() {
-        JsonObject o = encode(Reply.version(REF, "1.2.3"));
-        assertEquals(Set.of("type", "refID", "version"), o.keySet());
+        JsonObject o = encodeWithKeys(Reply.version(REF, "1.2.3"), "type", "refID", "version");
         assertEquals("Version", str(o, "type"));
         assertEquals("1.2.3", str(o, "version"));
     }

@@ -104,20 +104,21 @@ class RequestDecoderAcceptTest {
         }
     }
 
-    @Test
-    void setIpv4ClientAlias() throws Exception {
-        SetIpv4 s = assertInstanceOf(SetIpv4.class,
-                valid("{\"type\":\"IDWithNewIpv4\",\"uuid\":\"" + UUID + "\",\"id\":\"computer-1\",\"newIpv4\":\"192.168.9.8\"}"));
-        assertEquals("computer-1", s.id());
-        assertEquals(ip("192.168.9.8"), s.address());
-        assertEquals("IDWithNewIpv4", s.typeName());
-    }
-
-    @Test
-    void setIpv4SpecForm() throws Exception {
-        SetIpv4 s = assertInstanceOf(SetIpv4.class,
-                valid("{\"type\":\"IDWithNewIpv4\",\"uuid\":\"" + UUID + "\",\"id\":\"computer-93281\",\"newIP\":\"192.168.0.133\"}"));
-        assertEquals(ip("192.168.0.133"), s.address());
+    /** The address as the client names it (newIpv4, newIpv6) and as the spec does (newIP). */
+    @ParameterizedTest
+    @CsvSource({
+            "IDWithNewIpv4, computer-1, newIpv4, 192.168.9.8",
+            "IDWithNewIpv4, computer-93281, newIP, 192.168.0.133",
+            "IDWithNewIpv6, computer-1, newIpv6, fd12:3:4::9",
+            "IDWithNewIpv6, computer-93281, newIP, fd00:3452:2312:ab32:cdaa:4444:bbbb:bcda"})
+    void setAddressUnderEitherFieldName(String type, String id, String field, String address) throws Exception {
+        Request r = valid("{\"type\":\"" + type + "\",\"uuid\":\"" + UUID + "\",\"id\":\"" + id + "\",\"" + field + "\":\""
+                + address + "\"}");
+        InetAddress decoded = type.endsWith("Ipv4") ? assertInstanceOf(SetIpv4.class, r).address()
+                : assertInstanceOf(SetIpv6.class, r).address();
+        assertEquals(ip(address), decoded);
+        assertEquals(id, ((ForContainer) r).id());
+        assertEquals(type, r.typeName());
     }
 
     @Test
@@ -125,21 +126,6 @@ class RequestDecoderAcceptTest {
         SetIpv4 s = assertInstanceOf(SetIpv4.class, valid("{\"type\":\"IDWithNewIpv4\",\"uuid\":\"" + UUID
                 + "\",\"id\":\"computer-1\",\"newIP\":\"10.0.0.5\",\"newIpv4\":\"10.0.0.5\"}"));
         assertEquals(ip("10.0.0.5"), s.address());
-    }
-
-    @Test
-    void setIpv6ClientAlias() throws Exception {
-        SetIpv6 s = assertInstanceOf(SetIpv6.class,
-                valid("{\"type\":\"IDWithNewIpv6\",\"uuid\":\"" + UUID + "\",\"id\":\"computer-1\",\"newIpv6\":\"fd12:3:4::9\"}"));
-        assertEquals(ip("fd12:3:4::9"), s.address());
-        assertEquals("IDWithNewIpv6", s.typeName());
-    }
-
-    @Test
-    void setIpv6SpecForm() throws Exception {
-        SetIpv6 s = assertInstanceOf(SetIpv6.class, valid("{\"type\":\"IDWithNewIpv6\",\"uuid\":\"" + UUID
-                + "\",\"id\":\"computer-93281\",\"newIP\":\"fd00:3452:2312:ab32:cdaa:4444:bbbb:bcda\"}"));
-        assertEquals(ip("fd00:3452:2312:ab32:cdaa:4444:bbbb:bcda"), s.address());
     }
 
     @Test

@@ -32,6 +32,22 @@ class RequestDecoderRejectTest {
         return assertInstanceOf(Inbound.Rejected.class, in, () -> "expected Rejected for " + text + ", got " + in);
     }
 
+    /** Rejected as unsupported, the request's uuid as refID, with a message that names {@code named}. */
+    static void unsupportedNaming(String text, String named) {
+        Inbound.Rejected r = rejected(text);
+        assertEquals(ErrorCode.UNSUPPORTED, r.code());
+        assertEquals(UUID, r.uuid());
+        assertTrue(r.message().contains(named), r.message());
+    }
+
+    /** Rejected with code 8 and no refID (there was no usable uuid to answer to). */
+    static Inbound.Rejected invalidWithoutRefId(String text) {
+        Inbound.Rejected r = rejected(text);
+        assertEquals(ErrorCode.INVALID, r.code());
+        assertNull(r.uuid());
+        return r;
+    }
+
     /** Rejected with code 8, the request's uuid as refID, and a message that quotes the field. */
     static Inbound.Rejected invalidField(String text, String field) {
         Inbound.Rejected r = rejected(text);
@@ -72,9 +88,7 @@ class RequestDecoderRejectTest {
     @ValueSource(strings = {"", "   ", "not json", "{", "{\"type\":", "{\"type\":\"Command\",}", "{'type':'Command'}",
             "}"})
     void notJson(String text) {
-        Inbound.Rejected r = rejected(text);
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId(text);
         assertFalse(r.message().isBlank());
     }
 
@@ -82,9 +96,7 @@ class RequestDecoderRejectTest {
     @ValueSource(strings = {"[]", "[{\"type\":\"Command\",\"uuid\":\"u\",\"command\":\"version\"}]", "42", "1.5",
             "\"AddContainer\"", "true", "null"})
     void jsonButNotAnObject(String text) {
-        Inbound.Rejected r = rejected(text);
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId(text);
         assertTrue(r.message().contains("object"), r.message());
     }
 
@@ -118,9 +130,7 @@ class RequestDecoderRejectTest {
 
     @Test
     void missingTypeWithoutUuidHasNoRefId() {
-        Inbound.Rejected r = rejected("{\"id\":\"computer-1\"}");
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId("{\"id\":\"computer-1\"}");
         assertTrue(r.message().contains("\"type\""), r.message());
     }
 
@@ -132,9 +142,7 @@ class RequestDecoderRejectTest {
 
     @Test
     void missingUuid() {
-        Inbound.Rejected r = rejected("{\"type\":\"StartContainer\",\"id\":\"computer-1\"}");
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId("{\"type\":\"StartContainer\",\"id\":\"computer-1\"}");
         assertTrue(r.message().contains("\"uuid\""), r.message());
         assertTrue(r.message().contains("missing"), r.message());
     }
@@ -151,9 +159,7 @@ class RequestDecoderRejectTest {
     @Test
     void overlongUuidIsNotEchoed() {
         String longUuid = "u".repeat(RequestParser.MAX_UUID_LENGTH + 1);
-        Inbound.Rejected r = rejected("{\"type\":\"StartContainer\",\"uuid\":\"" + longUuid + "\",\"id\":\"computer-1\"}");
-        assertEquals(ErrorCode.INVALID, r.code());
-        assertNull(r.uuid());
+        Inbound.Rejected r = invalidWithoutRefId("{\"type\":\"StartContainer\",\"uuid\":\"" + longUuid + "\",\"id\":\"computer-1\"}");
         assertTrue(r.message().contains("\"uuid\""), r.message());
         String maxUuid = "u".repeat(RequestParser.MAX_UUID_LENGTH);
         Inbound ok = new RequestDecoder().decode("{\"type\":\"StartContainer\",\"uuid\":\"" + maxUuid + "\",\"id\":\"computer-1\"}");
@@ -163,10 +169,7 @@ class RequestDecoderRejectTest {
     @ParameterizedTest
     @ValueSource(strings = {"Nope", "addcontainer", "ADDCONTAINER", "Add Container", "IDWithNewIp", "command"})
     void unknownTypeIsUnsupported(String type) {
-        Inbound.Rejected r = rejected("{\"type\":\"" + type + "\",\"uuid\":\"" + UUID + "\"}");
-        assertEquals(ErrorCode.UNSUPPORTED, r.code());
-        assertEquals(UUID, r.uuid());
-        assertTrue(r.message().contains(type), r.message());
+        unsupportedNaming("{\"type\":\"" + type + "\",\"uuid\":\"" + UUID + "\"}", type);
     }
 
     @Test
@@ -180,10 +183,8 @@ class RequestDecoderRejectTest {
     @ParameterizedTest
     @ValueSource(strings = {"format", "Version", "WIPE", "wipe ", "", "halt"})
     void unknownCommandIsUnsupported(String command) {
-        Inbound.Rejected r = rejected("{\"type\":\"Command\",\"uuid\":\"" + UUID + "\",\"command\":\"" + command + "\"}");
-        assertEquals(ErrorCode.UNSUPPORTED, r.code());
-        assertEquals(UUID, r.uuid());
-        assertTrue(r.message().contains("\"" + command + "\""), r.message());
+        unsupportedNaming("{\"type\":\"Command\",\"uuid\":\"" + UUID + "\",\"command\":\"" + command + "\"}",
+                "\"" + command + "\"");
     }
 
     @Test

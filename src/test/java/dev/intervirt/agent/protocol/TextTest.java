@@ -2,6 +2,7 @@ package dev.intervirt.agent.protocol;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -13,11 +14,10 @@ class TextTest {
         assertEquals("", Text.printable(null));
     }
 
-    @Test
-    void plainTextIsKept() {
-        assertEquals("computer-93281", Text.printable("computer-93281"));
-        assertEquals("Grüße, 世界", Text.printable("Grüße, 世界"));
-        assertEquals("a \"quoted\" \\ value", Text.printable("a \"quoted\" \\ value"));
+    @ParameterizedTest
+    @ValueSource(strings = {"computer-93281", "Grüße, 世界", "a \"quoted\" \\ value"})
+    void plainTextIsKept(String text) {
+        assertEquals(text, Text.printable(text));
     }
 
     @Test
@@ -44,11 +44,10 @@ class TextTest {
         assertEquals("computer-1\\u202etxt.exe", out);
     }
 
-    @Test
-    void loneSurrogatesAreEscapedButPairsKept() {
-        assertEquals("a\\ud800b", Text.printable("a\ud800b"));
-        assertEquals("\\udc00", Text.printable("\udc00"));
-        assertEquals("\uD83D\uDE00", Text.printable("\uD83D\uDE00"));
+    @ParameterizedTest
+    @CsvSource({"a\ud800b, a\\ud800b", "\udc00, \\udc00", "\uD83D\uDE00, \uD83D\uDE00"})
+    void loneSurrogatesAreEscapedButPairsKept(String text, String printed) {
+        assertEquals(printed, Text.printable(text));
     }
 
     @Test

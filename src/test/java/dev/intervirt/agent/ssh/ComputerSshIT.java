@@ -143,8 +143,7 @@ class ComputerSshIT {
     @ValueSource(strings = {"os", "deb", "bb"})
     @Order(2)
     void execChannelsCarryExitStatusSeparateStreamsAndBinaryStdin(String name) throws Exception {
-        Computer c = COMPUTERS.get(name);
-        try (ClientSession s = login(c)) {
+        try (ClientSession s = login(COMPUTERS.get(name))) {
             var r = SshClientSupport.exec(s, "echo out; echo err >&2; exit 7");
             assertEquals(new SshClientSupport.Exec(7, "out\n", "err\n"), r);
             assertEquals("0\n", SshClientSupport.exec(s, "id -u").out());

@@ -1,15 +1,15 @@
 package dev.intervirt.agent.state;
 
 import dev.intervirt.agent.host.ProcessRunner;
-import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
+import dev.intervirt.agent.support.LiveAgent;
 import dev.intervirt.agent.support.TestAgent;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * The agent heals its own network while it runs: its bridge, its tables and its host routes are
  * removed underneath two linked, running containers with a port forward; within seconds the
  * containers ping each other again, the forward carries a connection, and the containers never
- * stopped (same init). Also: a fresh host's missing libvirt directory is made by the agent.
+ * stopped (same init). Also: a fresh host's missing libvirt directory is made by the live.agent().
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NetworkHealIT {
@@ -38,8 +38,8 @@ class NetworkHealIT {
     /** The agent looks every 2 s (tables and routes every 10 s): a repair is due within ~12 s. */
     private static final Duration HEALED_WITHIN = Duration.ofSeconds(25);
 
-    private static TestAgent agent;
-    private static AgentClient client;
+    @RegisterExtension
+    static final LiveAgent live = new LiveAgent();
     private static int initA;
     private static int initB;
 
@@ -48,29 +48,18 @@ class NetworkHealIT {
         TestAgent.wipeHost();
         // As on a fresh machine: only the package's own directories under /var/lib/libvirt.
         ok("rm", "-rf", "/var/lib/libvirt/dnsmasq");
-        agent = TestAgent.start();
-        client = agent.client();
-        succeeded(client.call(request("AddContainer").add("id", "ha").add("ipv4", A4).add("ipv6", "fd00:61::1")
+        live.start();
+        succeeded(live.client().call(request("AddContainer").add("id", "ha").add("ipv4", A4).add("ipv6", "fd00:61::1")
                 .add("mac", "02:00:00:00:61:01").add("internet", false).add("image", "debian/13")));
-        succeeded(client.call(request("AddContainer").add("id", "hb").add("ipv4", B4).add("ipv6", B6)
+        succeeded(live.client().call(request("AddContainer").add("id", "hb").add("ipv4", B4).add("ipv6", B6)
                 .add("mac", "02:00:00:00:62:02").add("internet", false).add("image", "debian/13")));
-        succeeded(client.call(request("StartContainer").add("id", "ha")));
-        succeeded(client.call(request("StartContainer").add("id", "hb")));
-        succeeded(client.call(request("Connect").add("id1", "ha").add("id2", "hb")));
-        succeeded(client.call(request("AddPortForwarding").add("id", "hb").add("internalPort", INTERNAL)
+        succeeded(live.client().call(request("StartContainer").add("id", "ha")));
+        succeeded(live.client().call(request("StartContainer").add("id", "hb")));
+        succeeded(live.client().call(request("Connect").add("id1", "ha").add("id2", "hb")));
+        succeeded(live.client().call(request("AddPortForwarding").add("id", "hb").add("internalPort", INTERNAL)
                 .add("externalPort", EXTERNAL).add("protocol", "tcp")));
-        initA = initPid(agent.domain("ha"));
-        initB = initPid(agent.domain("hb"));
-    }
-
-    @AfterAll
-    static void tearDown() {
-        if (client != null) {
-            client.close();
-        }
-        if (agent != null) {
-            agent.close();
-        }
+        initA = initPid(live.agent().domain("ha"));
+        initB = initPid(live.agent().domain("hb"));
     }
 
     @Test
@@ -93,9 +82,9 @@ class NetworkHealIT {
         assertTrue(linkExists(TestAgent.BRIDGE));
         assertStillRunning();
         // And requests work as before.
-        succeeded(client.call(request("Disconnect").add("id1", "ha").add("id2", "hb")));
+        succeeded(live.client().call(request("Disconnect").add("id1", "ha").add("id2", "hb")));
         assertFalse(pings(), "disconnected after the repair");
-        succeeded(client.call(request("Connect").add("id1", "ha").add("id2", "hb")));
+        succeeded(live.client().call(request("Connect").add("id1", "ha").add("id2", "hb")));
         assertTrue(pings(), "connected again");
     }
 
@@ -125,27 +114,27 @@ class NetworkHealIT {
     @Test
     @Order(5)
     void libvirtsDirectoryRemovedWhileTheAgentRunsIsMadeAgainAtTheNextStart() {
-        succeeded(client.call(request("StopContainer").add("id", "hb")));
+        succeeded(live.client().call(request("StopContainer").add("id", "hb")));
         ok("rm", "-rf", "/var/lib/libvirt/dnsmasq");
-        succeeded(client.call(request("StartContainer").add("id", "hb")));
-        initB = initPid(agent.domain("hb"));
+        succeeded(live.client().call(request("StartContainer").add("id", "hb")));
+        initB = initPid(live.agent().domain("hb"));
         assertTrue(pings(), "the restarted container is linked again");
     }
 
     private static void assertStillRunning() {
-        assertEquals(initA, initPid(agent.domain("ha")), "ha kept running (same init)");
-        assertEquals(initB, initPid(agent.domain("hb")), "hb kept running (same init)");
+        assertEquals(initA, initPid(live.agent().domain("ha")), "ha kept running (same init)");
+        assertEquals(initB, initPid(live.agent().domain("hb")), "hb kept running (same init)");
     }
 
     private static boolean pings() {
-        ProcessRunner.Result r = inside(agent.domain("ha"), "ping", "-c1", "-W1", B4);
-        ProcessRunner.Result r6 = inside(agent.domain("ha"), "ping", "-c1", "-W1", B6);
+        ProcessRunner.Result r = inside(live.agent().domain("ha"), "ping", "-c1", "-W1", B4);
+        ProcessRunner.Result r6 = inside(live.agent().domain("ha"), "ping", "-c1", "-W1", B6);
         return r.ok() && r6.ok();
     }
 
     /** A listener in hb; a connection to the guest's loopback port reaches it with a word. */
     private static boolean forwardDelivers(String word) {
-        Process listener = startInside(agent.domain("hb"), "nc", "-l", "-p", Integer.toString(INTERNAL));
+        Process listener = startInside(live.agent().domain("hb"), "nc", "-l", "-p", Integer.toString(INTERNAL));
         try {
             Thread.sleep(300);
             sh("sh", "-c", "echo " + word + " | nc -N -w3 127.0.0.1 " + EXTERNAL);

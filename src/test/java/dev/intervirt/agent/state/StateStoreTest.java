@@ -4,6 +4,7 @@ import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.state.StoredTopology.StoredContainer;
 import dev.intervirt.agent.state.StoredTopology.StoredForward;
+import dev.intervirt.agent.support.TestAddresses;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +27,13 @@ class StateStoreTest {
                                 true, "debian/trixie", false)),
                 List.of(new Link("computer-1", "computer-2")),
                 List.of(new StoredForward("tcp", 8080, "computer-1", 80)));
+    }
+
+    /** Stores computer-1 alone, on {@code port} with {@code ipv4}, as an earlier agent may have left it. */
+    void storeComputer1Alone(int nextSlot, String port, String ipv4) {
+        new StateStore(dir).save(new StoredTopology(StoredTopology.CURRENT_VERSION, nextSlot,
+                List.of(new StoredContainer("computer-1", port, "0a:00:00:00:00:01", ipv4, "fd00::1", false, "debian/13", false)),
+                List.of(), List.of()));
     }
 
     @Test
@@ -147,23 +155,17 @@ class StateStoreTest {
 
     @Test
     void topologyRefusesAnInvalidStoredContainer() {
-        StoredTopology bad = new StoredTopology(StoredTopology.CURRENT_VERSION, 2,
-                List.of(new StoredContainer("computer-1", "ivc1", "0a:00:00:00:00:01", "127.0.0.1", "fd00::1", false,
-                        "debian/13", false)), List.of(), List.of());
-        new StateStore(dir).save(bad);
+        storeComputer1Alone(2, "ivc1", "127.0.0.1");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> new Topology(new StateStore(dir), "ivc"));
         assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
     }
 
     @Test
     void newPortNumbersAreAboveEveryStoredOne() {
-        StoredTopology stale = new StoredTopology(StoredTopology.CURRENT_VERSION, 1,
-                List.of(new StoredContainer("computer-1", "ivc7", "0a:00:00:00:00:01", "192.168.0.1", "fd00::1", false,
-                        "debian/13", false)), List.of(), List.of());
-        new StateStore(dir).save(stale);
+        storeComputer1Alone(1, "ivc7", "192.168.0.1");
         Topology t = new Topology(new StateStore(dir), "ivc");
         ContainerRecord r = t.addContainer("computer-2", dev.intervirt.agent.value.MacAddress.parseLoose("a:0:0:0:0:2"),
-                TopologyTest.v4("192.168.0.2"), TopologyTest.v6("fd00::2"), false, TopologyTest.DEBIAN);
+                TestAddresses.ipv4("192.168.0.2"), TestAddresses.ipv6("fd00::2"), false, TopologyTest.DEBIAN);
         assertTrue(r.port().matches("ivc[0-9]+"), r.port());
         assertTrue(Integer.parseInt(r.port().substring(3)) > 7, r.port());
     }

@@ -9,16 +9,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
-import java.net.Inet4Address;
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
+import static dev.intervirt.agent.support.TestAddresses.ipv4;
+import static dev.intervirt.agent.support.TestAddresses.ipv6;
 import static org.junit.jupiter.api.Assertions.*;
 
 class TopologyTest {
@@ -35,22 +36,6 @@ class TopologyTest {
         topology = new Topology(new StateStore(dir), PREFIX);
     }
 
-    static Inet4Address v4(String s) {
-        try {
-            return (Inet4Address) InetAddress.getByName(s);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    static Inet6Address v6(String s) {
-        try {
-            return (Inet6Address) InetAddress.getByName(s);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
     static MacAddress mac(String s) {
         return MacAddress.parseLoose(s);
     }
@@ -58,7 +43,14 @@ class TopologyTest {
     /** Adds computer-n with addresses derived from n. */
     ContainerRecord add(int n) {
         return topology.addContainer("computer-" + n, mac("0a:00:00:00:00:" + Integer.toHexString(n)),
-                v4("192.168.0." + n), v6("fd00::" + Integer.toHexString(n)), false, DEBIAN);
+                ipv4("192.168.0." + n), ipv6("fd00::" + Integer.toHexString(n)), false, DEBIAN);
+    }
+
+    /** Adds computer-n for each n, in order. */
+    void addComputers(int... ns) {
+        for (int n : ns) {
+            add(n);
+        }
     }
 
     static AgentException agentFailure(ErrorCode code, Executable e) {
@@ -83,12 +75,12 @@ class TopologyTest {
 
     @Test
     void addContainerStoresEveryValue() {
-        ContainerRecord r = topology.addContainer("computer-93281", mac("a:5b:2:67:c:ff"), v4("192.168.7.12"),
-                v6("fd3:a:1f::5"), true, DEBIAN);
+        ContainerRecord r = topology.addContainer("computer-93281", mac("a:5b:2:67:c:ff"), ipv4("192.168.7.12"),
+                ipv6("fd3:a:1f::5"), true, DEBIAN);
         assertEquals("computer-93281", r.id());
         assertEquals(mac("0a:5b:02:67:0c:ff"), r.mac());
-        assertEquals(v4("192.168.7.12"), r.ipv4());
-        assertEquals(v6("fd3:a:1f::5"), r.ipv6());
+        assertEquals(ipv4("192.168.7.12"), r.ipv4());
+        assertEquals(ipv6("fd3:a:1f::5"), r.ipv6());
         assertTrue(r.internet());
         assertEquals(DEBIAN, r.image());
         assertFalse(r.running(), "a new container is stopped");
@@ -112,7 +104,7 @@ class TopologyTest {
     @Test
     void portPrefixIsTheConfiguredOne() {
         Topology t = new Topology(new StateStore(dir.resolve("other")), "tst");
-        ContainerRecord r = t.addContainer("computer-1", mac("a:0:0:0:0:1"), v4("10.0.0.1"), v6("fd00::1"), false, DEBIAN);
+        ContainerRecord r = t.addContainer("computer-1", mac("a:0:0:0:0:1"), ipv4("10.0.0.1"), ipv6("fd00::1"), false, DEBIAN);
         assertTrue(r.port().matches("tst[0-9]+"), r.port());
     }
 
@@ -130,39 +122,27 @@ class TopologyTest {
     void duplicateIdIsAlreadyDone() {
         add(1);
         AgentException e = agentFailure(ErrorCode.ALREADY_DONE, () -> topology.addContainer("computer-1",
-                mac("0a:00:00:00:00:99"), v4("10.9.9.9"), v6("fd99::9"), false, DEBIAN));
+                mac("0a:00:00:00:00:99"), ipv4("10.9.9.9"), ipv6("fd99::9"), false, DEBIAN));
         assertEquals(3, e.code().wire());
         assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
         assertEquals(1, topology.containers().size());
-        assertEquals(v4("192.168.0.1"), topology.get("computer-1").ipv4(), "the original is untouched");
+        assertEquals(ipv4("192.168.0.1"), topology.get("computer-1").ipv4(), "the original is untouched");
     }
 
-    @Test
-    void duplicateMacIsInvalidAndNamesTheOwner() {
+    /** A MAC, IPv4 or IPv6 address computer-1 has: invalid, the message names the owner (and the taken MAC or IPv4 address). */
+    @ParameterizedTest(name = "duplicate {0}")
+    @CsvSource({
+            "MAC, a:0:0:0:0:1, 10.9.9.9, fd99::9, 0a:00:00:00:00:01",
+            "IPv4, 0a:00:00:00:00:99, 192.168.0.1, fd99::9, 192.168.0.1",
+            "IPv6, 0a:00:00:00:00:99, 10.9.9.9, fd00:0:0::1, "})
+    void duplicateAddressIsInvalidAndNamesTheOwner(String what, String macText, String ipv4Text, String ipv6Text, String alsoNamed) {
         add(1);
         AgentException e = agentFailure(ErrorCode.INVALID, () -> topology.addContainer("computer-2",
-                mac("a:0:0:0:0:1"), v4("10.9.9.9"), v6("fd99::9"), false, DEBIAN));
+                mac(macText), ipv4(ipv4Text), ipv6(ipv6Text), false, DEBIAN));
         assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
-        assertTrue(e.getMessage().contains("0a:00:00:00:00:01"), e.getMessage());
-        assertTrue(topology.find("computer-2").isEmpty());
-    }
-
-    @Test
-    void duplicateIpv4IsInvalidAndNamesTheOwner() {
-        add(1);
-        AgentException e = agentFailure(ErrorCode.INVALID, () -> topology.addContainer("computer-2",
-                mac("0a:00:00:00:00:99"), v4("192.168.0.1"), v6("fd99::9"), false, DEBIAN));
-        assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
-        assertTrue(e.getMessage().contains("192.168.0.1"), e.getMessage());
-        assertTrue(topology.find("computer-2").isEmpty());
-    }
-
-    @Test
-    void duplicateIpv6IsInvalidAndNamesTheOwner() {
-        add(1);
-        AgentException e = agentFailure(ErrorCode.INVALID, () -> topology.addContainer("computer-2",
-                mac("0a:00:00:00:00:99"), v4("10.9.9.9"), v6("fd00:0:0::1"), false, DEBIAN));
-        assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
+        if (alsoNamed != null) {
+            assertTrue(e.getMessage().contains(alsoNamed), e.getMessage());
+        }
         assertTrue(topology.find("computer-2").isEmpty());
     }
 
@@ -170,7 +150,7 @@ class TopologyTest {
     void failedAddLeavesNothingBehindOnDisk() {
         add(1);
         assertThrows(AgentException.class, () -> topology.addContainer("computer-2", mac("0a:00:00:00:00:01"),
-                v4("10.9.9.9"), v6("fd99::9"), false, DEBIAN));
+                ipv4("10.9.9.9"), ipv6("fd99::9"), false, DEBIAN));
         assertEquals(List.of("computer-1"), reopen().containers().stream().map(ContainerRecord::id).toList());
     }
 
@@ -178,11 +158,11 @@ class TopologyTest {
     void requireFreeSkipsTheContainerItself() {
         add(1);
         add(2);
-        topology.requireFree(v4("192.168.0.1"), "computer-1");
-        topology.requireFree(v4("10.1.1.1"), null);
-        AgentException e = agentFailure(ErrorCode.INVALID, () -> topology.requireFree(v4("192.168.0.1"), "computer-2"));
+        topology.requireFree(ipv4("192.168.0.1"), "computer-1");
+        topology.requireFree(ipv4("10.1.1.1"), null);
+        AgentException e = agentFailure(ErrorCode.INVALID, () -> topology.requireFree(ipv4("192.168.0.1"), "computer-2"));
         assertTrue(e.getMessage().contains("computer-1"), e.getMessage());
-        agentFailure(ErrorCode.INVALID, () -> topology.requireFree(v6("fd00::2"), "computer-1"));
+        agentFailure(ErrorCode.INVALID, () -> topology.requireFree(ipv6("fd00::2"), "computer-1"));
     }
 
     @Test
@@ -195,7 +175,7 @@ class TopologyTest {
     @Test
     void updateReplacesAndSaves() {
         ContainerRecord r = add(1);
-        ContainerRecord changed = r.withRunning(true).withInternet(true).withIpv4(v4("10.0.0.5")).withIpv6(v6("fd12::5"));
+        ContainerRecord changed = r.withRunning(true).withInternet(true).withIpv4(ipv4("10.0.0.5")).withIpv6(ipv6("fd12::5"));
         topology.update(changed);
         assertEquals(changed, topology.get("computer-1"));
         assertEquals(r.port(), topology.get("computer-1").port());
@@ -204,8 +184,8 @@ class TopologyTest {
 
     @Test
     void updateOfUnknownIsNotFound() {
-        ContainerRecord ghost = new ContainerRecord("computer-9", "ivc9", mac("0a:00:00:00:00:09"), v4("10.0.0.9"),
-                v6("fd00::9"), false, DEBIAN, false);
+        ContainerRecord ghost = new ContainerRecord("computer-9", "ivc9", mac("0a:00:00:00:00:09"), ipv4("10.0.0.9"),
+                ipv6("fd00::9"), false, DEBIAN, false);
         agentFailure(ErrorCode.NOT_FOUND, () -> topology.update(ghost));
         assertTrue(topology.find("computer-9").isEmpty(), "update must not create");
     }
@@ -264,9 +244,7 @@ class TopologyTest {
 
     @Test
     void addAndRemoveLinks() {
-        add(1);
-        add(2);
-        add(3);
+        addComputers(1, 2, 3);
         topology.addLink(new Link("computer-2", "computer-1"));
         topology.addLink(new Link("computer-1", "computer-2"));
         topology.addLink(new Link("computer-3", "computer-1"));
@@ -334,9 +312,7 @@ class TopologyTest {
 
     @Test
     void removeContainerDropsItsLinksAndForwards() {
-        add(1);
-        add(2);
-        add(3);
+        addComputers(1, 2, 3);
         topology.addLink(new Link("computer-1", "computer-2"));
         topology.addLink(new Link("computer-2", "computer-3"));
         topology.addLink(new Link("computer-1", "computer-3"));
@@ -358,10 +334,10 @@ class TopologyTest {
 
     @Test
     void persistenceRoundTrip() {
-        ContainerRecord a = topology.addContainer("computer-93281", mac("a:5b:2:67:c:ff"), v4("192.168.7.12"),
-                v6("fd3:a:1f::5"), false, DEBIAN);
-        ContainerRecord b = topology.addContainer("computer-31222", mac("2a:5b:22:67:67:67"), v4("192.168.0.145"),
-                v6("fd00:3452:2312:ab32:cdaa:4444:aaaa:bcda"), true, new ImageName("intervirtos", "current"));
+        ContainerRecord a = topology.addContainer("computer-93281", mac("a:5b:2:67:c:ff"), ipv4("192.168.7.12"),
+                ipv6("fd3:a:1f::5"), false, DEBIAN);
+        ContainerRecord b = topology.addContainer("computer-31222", mac("2a:5b:22:67:67:67"), ipv4("192.168.0.145"),
+                ipv6("fd00:3452:2312:ab32:cdaa:4444:aaaa:bcda"), true, new ImageName("intervirtos", "current"));
         topology.update(b.withRunning(true));
         topology.addLink(new Link("computer-93281", "computer-31222"));
         topology.addForward(new PortForward(Protocol.TCP, 8080, "computer-93281", 80));
@@ -375,15 +351,15 @@ class TopologyTest {
         assertTrue(again.isLinked(new Link("computer-31222", "computer-93281")));
 
         // the port counter survives too: a new container gets a fresh port
-        ContainerRecord c = again.addContainer("computer-3", mac("0a:00:00:00:00:03"), v4("10.0.0.3"), v6("fd00::3"),
+        ContainerRecord c = again.addContainer("computer-3", mac("0a:00:00:00:00:03"), ipv4("10.0.0.3"), ipv6("fd00::3"),
                 false, DEBIAN);
         assertNotEquals(a.port(), c.port());
         assertNotEquals(b.port(), c.port());
         // and uniqueness rules hold against the restored containers
         agentFailure(ErrorCode.INVALID, () -> again.addContainer("computer-4", mac("0a:5b:02:67:0c:ff"),
-                v4("10.0.0.4"), v6("fd00::4"), false, DEBIAN));
+                ipv4("10.0.0.4"), ipv6("fd00::4"), false, DEBIAN));
         agentFailure(ErrorCode.ALREADY_DONE, () -> again.addContainer("computer-93281", mac("0a:00:00:00:00:05"),
-                v4("10.0.0.5"), v6("fd00::5"), false, DEBIAN));
+                ipv4("10.0.0.5"), ipv6("fd00::5"), false, DEBIAN));
     }
 
     @Test
@@ -427,11 +403,11 @@ class TopologyTest {
     void failingSaveUndoesUpdate() throws Exception {
         ContainerRecord r = add(1);
         breakSaving();
-        agentFailure(ErrorCode.GUEST, () -> topology.update(r.withRunning(true).withIpv4(v4("10.0.0.77"))));
+        agentFailure(ErrorCode.GUEST, () -> topology.update(r.withRunning(true).withIpv4(ipv4("10.0.0.77"))));
         assertEquals(r, topology.get("computer-1"));
         // the old address is still the one that blocks others, the new one is free
-        agentFailure(ErrorCode.INVALID, () -> topology.requireFree(v4("192.168.0.1"), null));
-        topology.requireFree(v4("10.0.0.77"), null);
+        agentFailure(ErrorCode.INVALID, () -> topology.requireFree(ipv4("192.168.0.1"), null));
+        topology.requireFree(ipv4("10.0.0.77"), null);
     }
 
     @Test
@@ -454,9 +430,7 @@ class TopologyTest {
 
     @Test
     void failingSaveUndoesLinkChanges() throws Exception {
-        add(1);
-        add(2);
-        add(3);
+        addComputers(1, 2, 3);
         Link l12 = new Link("computer-1", "computer-2");
         topology.addLink(l12);
         breakSaving();
@@ -491,8 +465,8 @@ class TopologyTest {
         Path file = dir.resolve("not-a-dir");
         Files.writeString(file, "x");
         Topology t = new Topology(new StateStore(file), PREFIX);
-        agentFailure(ErrorCode.GUEST, () -> t.addContainer("computer-1", mac("0a:00:00:00:00:01"), v4("10.0.0.1"),
-                v6("fd00::1"), false, DEBIAN));
+        agentFailure(ErrorCode.GUEST, () -> t.addContainer("computer-1", mac("0a:00:00:00:00:01"), ipv4("10.0.0.1"),
+                ipv6("fd00::1"), false, DEBIAN));
         assertEquals(List.of(), t.containers());
     }
 }

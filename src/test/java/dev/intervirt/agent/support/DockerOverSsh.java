@@ -6,11 +6,9 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
-import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.Session;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,7 +16,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -55,12 +52,7 @@ public final class DockerOverSsh implements AutoCloseable {
     }
 
     public static Session login(int port) throws JSchException {
-        Session s = new JSch().getSession("root", "127.0.0.1", port);
-        s.setPassword("");
-        s.setConfig("StrictHostKeyChecking", "no");
-        s.setConfig("PreferredAuthentications", "password");
-        s.connect(10_000);
-        return s;
+        return JschLogin.rootOnLoopback(port, 10_000).open();
     }
 
     /** The loopback port whose connections are relayed to dial-stdio (for other HTTP clients). */
@@ -81,18 +73,8 @@ public final class DockerOverSsh implements AutoCloseable {
 
     /** Runs a command on an exec channel; returns its exit code and output. */
     public String exec(String command) throws Exception {
-        ChannelExec channel = (ChannelExec) session.openChannel("exec");
-        channel.setCommand(command);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        channel.setOutputStream(out);
-        channel.setErrStream(out);
-        channel.connect(10_000);
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!channel.isClosed() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        channel.disconnect();
-        return channel.getExitStatus() + ":" + out.toString(StandardCharsets.UTF_8);
+        JschLogin.Output result = JschLogin.exec(session, command, 10_000, Duration.ofSeconds(60), true);
+        return result.exit() + ":" + result.out();
     }
 
     private void acceptLoop() {
