@@ -4,13 +4,9 @@ import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentPorts;
 import dev.intervirt.agent.support.HostWipe;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
 import java.net.URI;
@@ -25,8 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * that fails the deployment with its reason in the runtime's log. Names: owner {@code ivpay},
  * ports {@code ivp*}, container addresses 10.66.2.0/24 (none shared with the other suites).
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class PayaraMicroWarIT {
+class PayaraMicroWarIT extends WarScenarios {
 
     static final String OWNER = "ivpay";
     static final String PORT_PREFIX = "ivp";
@@ -35,7 +30,6 @@ class PayaraMicroWarIT {
 
     private static int port;
     private static PayaraMicro runtime;
-    private AgentClient client;
 
     @BeforeAll
     static void startPayaraMicroWithTheWar() throws IOException, InterruptedException {
@@ -53,42 +47,29 @@ class PayaraMicroWarIT {
         HostWipe.wipe(OWNER, PORT_PREFIX, STATE_DIR);
     }
 
-    @BeforeEach
-    void connect() {
-        client = AgentClient.connect(URI.create("ws://127.0.0.1:" + port + "/containerManagement"));
+    @Override
+    String owner() {
+        return OWNER;
     }
 
-    @AfterEach
-    void disconnect() {
-        client.close();
+    @Override
+    Path stateDir() {
+        return STATE_DIR;
     }
 
-    private static WarScenarios scenarios() {
-        return new WarScenarios(OWNER, STATE_DIR, port, 2);
+    @Override
+    int ownPort() {
+        return port;
     }
 
-    @Test
-    @Order(1)
-    void versionIsTheProjectVersion() throws IOException {
-        scenarios().versionIsTheProjectVersion(client);
+    @Override
+    int subnet() {
+        return 2;
     }
 
-    @Test
-    @Order(2)
-    void addStartRemoveARealContainer() {
-        scenarios().addStartRemoveARealContainer(client);
-    }
-
-    @Test
-    @Order(3)
-    void badInputGetsAProtocolErrorAndTheConnectionStaysOpen() {
-        scenarios().badInputGetsAProtocolErrorAndTheConnectionStaysOpen(client);
-    }
-
-    @Test
-    @Order(4)
-    void aMessageOverTheLimitClosesTheConnectionWith1009AsTheJarDoes() {
-        scenarios().aMessageOverTheLimitClosesTheConnectionWith1009AsTheJarDoes(client);
+    @Override
+    URI protocolUri() {
+        return URI.create("ws://127.0.0.1:" + port + "/containerManagement");
     }
 
     /** A second Payara Micro with a bad setting: the deployment fails, its log says which and why. */

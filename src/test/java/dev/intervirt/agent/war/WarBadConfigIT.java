@@ -10,9 +10,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.net.URI;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -24,24 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
 @ExtendWith(ArquillianExtension.class)
 class WarBadConfigIT {
 
-    private static final List<String> LOGGED = new CopyOnWriteArrayList<>();
-    private static final Handler COLLECTOR = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            LOGGED.add(r.getMessage());
-            for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
-                LOGGED.add(String.valueOf(t.getMessage()));
-            }
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private static final LogCollector COLLECTOR = new LogCollector(Level.ALL);
 
     /** GlassFish embedded logs a failed deployment but its Arquillian adapter does not throw: the test looks. */
     @Deployment(testable = false)
@@ -62,7 +43,8 @@ class WarBadConfigIT {
     void theDeploymentFailsWithTheReasonLogged() {
         URI ws = URI.create("ws://127.0.0.1:" + System.getProperty("war.http.port") + "/containerManagement");
         assertThrows(IllegalStateException.class, () -> AgentClient.connect(ws).close(), "no endpoint is served");
-        assertTrue(LOGGED.stream().anyMatch(m -> m != null && m.contains("INTERVIRT_MEMORY_MIB must be a whole number")
-                && m.contains("lots")), () -> "log: " + LOGGED);
+        List<String> logged = COLLECTOR.messages();
+        assertTrue(logged.stream().anyMatch(m -> m != null && m.contains("INTERVIRT_MEMORY_MIB must be a whole number")
+                && m.contains("lots")), () -> "log: " + logged);
     }
 }

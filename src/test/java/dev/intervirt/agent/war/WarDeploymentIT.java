@@ -1,40 +1,25 @@
 package dev.intervirt.agent.war;
 
-import dev.intervirt.agent.app.AgentConfig;
-import dev.intervirt.agent.support.AgentClient;
-import dev.intervirt.agent.support.AgentClient.Exchange;
 import dev.intervirt.agent.support.HostWipe;
-import jakarta.json.JsonObject;
 import org.jboss.arquillian.container.test.api.Deployment;
 import org.jboss.arquillian.junit5.ArquillianExtension;
 import org.jboss.arquillian.test.api.ArquillianResource;
 import org.jboss.shrinkwrap.api.ShrinkWrap;
 import org.jboss.shrinkwrap.api.spec.WebArchive;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URL;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
-import static dev.intervirt.agent.support.AgentClient.request;
-import static dev.intervirt.agent.support.HostCommands.domainExists;
-import static dev.intervirt.agent.support.HostCommands.domainState;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -44,8 +29,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code ivw*} (override with -Dintervirt.test.owner / -Dintervirt.test.portPrefix).
  */
 @ExtendWith(ArquillianExtension.class)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class WarDeploymentIT {
+class WarDeploymentIT extends WarScenarios {
 
     static final String OWNER = System.getProperty("intervirt.test.owner", "ivwar");
     static final String PORT_PREFIX = System.getProperty("intervirt.test.portPrefix", "ivw");
@@ -53,8 +37,6 @@ class WarDeploymentIT {
 
     @ArquillianResource
     URL base;
-
-    private AgentClient client;
 
     /** Cleans the host of an earlier run, configures the agent as an operator would, deploys the WAR as built. */
     @Deployment(testable = false)
@@ -75,18 +57,6 @@ class WarDeploymentIT {
 
     static File warFile() {
         return WarScenarios.warFile();
-    }
-
-    @BeforeEach
-    void connect() {
-        client = AgentClient.connect(protocolUri(base));
-    }
-
-    @AfterEach
-    void disconnect() {
-        if (client != null) {
-            client.close();
-        }
     }
 
     @AfterAll
@@ -116,31 +86,28 @@ class WarDeploymentIT {
                 "sshd-common", "sshd-core"), libs, "WebSocket, CDI and JSON-B come from the runtime; SSH (issue 13) is packed");
     }
 
-    @Test
-    @Order(1)
-    void versionIsTheProjectVersion() throws IOException {
-        scenarios().versionIsTheProjectVersion(client);
+    @Override
+    String owner() {
+        return OWNER;
     }
 
-    @Test
-    @Order(2)
-    void addStartRemoveARealContainer() {
-        scenarios().addStartRemoveARealContainer(client);
+    @Override
+    Path stateDir() {
+        return STATE_DIR;
     }
 
-    @Test
-    @Order(3)
-    void badInputGetsAProtocolErrorAndTheConnectionStaysOpen() {
-        scenarios().badInputGetsAProtocolErrorAndTheConnectionStaysOpen(client);
+    @Override
+    int ownPort() {
+        return base.getPort();
     }
 
-    @Test
-    @Order(4)
-    void aMessageOverTheLimitClosesTheConnectionWith1009AsTheJarDoes() {
-        scenarios().aMessageOverTheLimitClosesTheConnectionWith1009AsTheJarDoes(client);
+    @Override
+    int subnet() {
+        return 0;
     }
 
-    private WarScenarios scenarios() {
-        return new WarScenarios(OWNER, STATE_DIR, base.getPort(), 0);
+    @Override
+    URI protocolUri() {
+        return protocolUri(base);
     }
 }

@@ -14,10 +14,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.net.URL;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 import static dev.intervirt.agent.support.AgentClient.request;
@@ -41,23 +38,7 @@ class WarRedeployIT {
     URL base;
 
     /** Warnings of the agent's classes, logged into the runtime's (this JVM's) java.util.logging. */
-    private static final List<LogRecord> WARNINGS = new CopyOnWriteArrayList<>();
-    private static final Handler COLLECTOR = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
-                WARNINGS.add(r);
-            }
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private static final LogCollector COLLECTOR = new LogCollector(Level.WARNING);
 
     @Deployment(testable = false)
     static WebArchive war() {
@@ -92,6 +73,6 @@ class WarRedeployIT {
             assertFalse(domainExists(domain));
         }
         // The start's libvirt event was handled by this deployment, not the undeployed one's loop.
-        assertEquals(List.of(), WARNINGS.stream().map(r -> r.getLoggerName() + ": " + r.getMessage() + " " + r.getThrown()).toList());
+        assertEquals(List.of(), COLLECTOR.records().stream().map(r -> r.getLoggerName() + ": " + r.getMessage() + " " + r.getThrown()).toList());
     }
 }

@@ -5,9 +5,16 @@ import dev.intervirt.agent.support.AgentClient.Exchange;
 import jakarta.json.JsonObject;
 import jakarta.json.JsonObjectBuilder;
 import jakarta.websocket.CloseReason;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,16 +30,43 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * What the built WAR must do in any Jakarta runtime, asked over the runtime's WebSocket as the
- * desktop client asks: the same checks run in GlassFish 7 embedded ({@link WarDeploymentIT}) and
- * in Payara Micro 6 ({@link PayaraMicroWarIT}).
- *
- * @param owner     the deployed agent's INTERVIRT_OWNER_NAME
- * @param stateDir  its INTERVIRT_STATE_DIR
- * @param ownPort   the runtime's HTTP port, which is also the agent's own port (INTERVIRT_PORT)
- * @param subnet    the third octet of this runtime's container addresses (10.66.N.0/24, fd66:N::/64):
- *                  two agents on one host must not share container addresses
+ * desktop client asks: the same tests run in GlassFish 7 embedded ({@link WarDeploymentIT}) and
+ * in Payara Micro 6 ({@link PayaraMicroWarIT}), which say where the deployed agent is.
  */
-record WarScenarios(String owner, Path stateDir, int ownPort, int subnet) {
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+abstract class WarScenarios {
+
+    /** The deployed agent's INTERVIRT_OWNER_NAME. */
+    abstract String owner();
+
+    /** Its INTERVIRT_STATE_DIR. */
+    abstract Path stateDir();
+
+    /** The runtime's HTTP port, which is also the agent's own port (INTERVIRT_PORT). */
+    abstract int ownPort();
+
+    /**
+     * The third octet of this runtime's container addresses (10.66.N.0/24, fd66:N::/64): two
+     * agents on one host must not share container addresses.
+     */
+    abstract int subnet();
+
+    /** ws://HOST:PORT/containerManagement of the deployed agent. */
+    abstract URI protocolUri();
+
+    protected AgentClient client;
+
+    @BeforeEach
+    void connect() {
+        client = AgentClient.connect(protocolUri());
+    }
+
+    @AfterEach
+    void disconnect() {
+        if (client != null) {
+            client.close();
+        }
+    }
 
     static final String CONTAINER = "computer-6001";
 
@@ -59,15 +93,15 @@ record WarScenarios(String owner, Path stateDir, int ownPort, int subnet) {
     }
 
     private String ipv4(int host) {
-        return "10.66." + subnet + "." + host;
+        return "10.66." + subnet() + "." + host;
     }
 
     private String ipv6(int host) {
-        return "fd66:" + Integer.toHexString(subnet) + "::" + Integer.toHexString(host);
+        return "fd66:" + Integer.toHexString(subnet()) + "::" + Integer.toHexString(host);
     }
 
     private String mac(int host) {
-        return String.format("02:66:00:00:%02x:%02x", subnet, host);
+        return String.format("02:66:00:00:%02x:%02x", subnet(), host);
     }
 
     private JsonObjectBuilder addContainer(String id, int host) {
@@ -75,7 +109,9 @@ record WarScenarios(String owner, Path stateDir, int ownPort, int subnet) {
                 .add("mac", mac(host)).add("internet", false).add("image", "debian/trixie");
     }
 
-    void versionIsTheProjectVersion(AgentClient client) throws IOException {
+    @Test
+    @Order(1)
+    void versionIsTheProjectVersion() throws IOException {
         Exchange reply = client.call(request("Command").add("command", "version"));
         assertEquals("Version", reply.last().getString("type"), reply::toString);
         String version = reply.last().getString("version");
@@ -83,8 +119,10 @@ record WarScenarios(String owner, Path stateDir, int ownPort, int subnet) {
         assertEquals(agentPomVersion(), version, "the WAR carries the version of the project's pom.xml");
     }
 
-    void addStartRemoveARealContainer(AgentClient client) {
-        String domain = owner + "-" + CONTAINER;
+    @Test
+    @Order(2)
+    void addStartRemoveARealContainer() {
+        String domain = owner() + "-" + CONTAINER;
         Exchange added = client.call(addContainer(CONTAINER, 2));
         assertTrue(added.ok(), added::toString);
         assertEquals("shut off", domainState(domain), "AddContainer defines the domain, stopped");
@@ -97,10 +135,12 @@ record WarScenarios(String owner, Path stateDir, int ownPort, int subnet) {
         assertTrue(removed.ok(), removed::toString);
         assertFalse(removed.progress().isEmpty(), "remove streams progress over the runtime's WebSocket");
         assertFalse(domainExists(domain), "the domain is gone from libvirt");
-        assertFalse(Files.exists(stateDir.resolve("containers").resolve(CONTAINER)), "its files are gone");
+        assertFalse(Files.exists(stateDir().resolve("containers").resolve(CONTAINER)), "its files are gone");
     }
 
-    void badInputGetsAProtocolErrorAndTheConnectionStaysOpen(AgentClient client) {
+    @Test
+    @Order(3)
+    void badInputGetsAProtocolErrorAndTheConnectionStaysOpen() {
         client.sendText("{not json");
         JsonObject notJson = client.awaitUnreferenced(Duration.ofSeconds(10));
         assertEquals(8, notJson.getInt("code"), notJson::toString);
@@ -109,22 +149,24 @@ record WarScenarios(String owner, Path stateDir, int ownPort, int subnet) {
         Exchange badMac = client.call(addContainer("computer-6002", 3).add("mac", "ff:ff:ff:ff:ff:ff"));
         assertEquals(8, badMac.code(), badMac::toString);
         assertTrue(badMac.error().contains("mac"), badMac::toString);
-        assertFalse(domainExists(owner + "-computer-6002"), "a refused request makes nothing");
+        assertFalse(domainExists(owner() + "-computer-6002"), "a refused request makes nothing");
 
         assertEquals(6, client.call(request("RemoveContainer").add("id", CONTAINER)).code(), "no such container");
 
         // INTERVIRT_PORT names the runtime's HTTP port, which then is the agent's own port.
         assertTrue(client.call(addContainer("computer-6003", 4)).ok());
         Exchange ownPortForward = client.call(request("AddPortForwarding").add("id", "computer-6003").add("internalPort", 80)
-                .add("externalPort", ownPort).add("protocol", "tcp"));
+                .add("externalPort", ownPort()).add("protocol", "tcp"));
         assertEquals(8, ownPortForward.code(), ownPortForward::toString);
         assertTrue(ownPortForward.error().contains("agent's own port"), ownPortForward::toString);
         assertTrue(client.call(request("RemoveContainer").add("id", "computer-6003")).ok());
-        assertFalse(domainExists(owner + "-computer-6003"));
+        assertFalse(domainExists(owner() + "-computer-6003"));
         assertTrue(client.isOpen());
     }
 
-    void aMessageOverTheLimitClosesTheConnectionWith1009AsTheJarDoes(AgentClient client) {
+    @Test
+    @Order(4)
+    void aMessageOverTheLimitClosesTheConnectionWith1009AsTheJarDoes() {
         // 65,537 bytes: one over INTERVIRT_MAX_MESSAGE_BYTES, well inside the web.xml buffer.
         String head = "{\"type\":\"Command\",\"uuid\":\"big\",\"pad\":\"";
         client.sendText(head + "x".repeat(65_537 - head.length() - 2) + "\"}");
