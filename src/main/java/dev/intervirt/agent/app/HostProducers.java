@@ -9,6 +9,7 @@ import dev.intervirt.agent.host.NetlinkHostRoutes;
 import dev.intervirt.agent.host.NetlinkNetns;
 import dev.intervirt.agent.host.NftFirewall;
 import dev.intervirt.agent.host.OverlayRootfs;
+import dev.intervirt.agent.host.CgroupPidLimits;
 import dev.intervirt.agent.host.PidLimits;
 import dev.intervirt.agent.image.ImageStore;
 import dev.intervirt.agent.state.StateStore;
@@ -75,7 +76,7 @@ public class HostProducers {
     @Produces
     @Singleton
     PidLimits pidLimits(AgentConfig config) {
-        return new PidLimits(config.ownerName(), config.pidsMax());
+        return new CgroupPidLimits(config.ownerName(), config.pidsMax());
     }
 
     @Produces

@@ -1,173 +1,18 @@
 package dev.intervirt.agent.host;
 
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.logging.Logger;
-
 /**
  * Caps the number of processes of one container, so a fork bomb inside cannot exhaust the
- * guest. libvirt's LXC driver sets no pids limit; on hybrid cgroup hosts it even leaves the
- * container in the root pids cgroup. Then the agent makes {@code pids/<owner>/<domain>},
- * moves every process of the container's pid namespace into it and sets {@code pids.max};
- * where libvirt did give the container its own pids cgroup (cgroup v2 guests), the limit is
- * written there.
+ * guest (libvirt's LXC driver sets no pids limit). {@link CgroupPidLimits} does it in the
+ * host's cgroups.
  */
-public class PidLimits {
+public interface PidLimits {
 
-    private static final Logger LOG = Logger.getLogger(PidLimits.class.getName());
-    private static final Path CGROUP = Path.of("/sys/fs/cgroup");
-
-    private final String owner;
-    private final long max;
-
-    public PidLimits(String owner, long max) {
-        this.owner = owner;
-        this.max = max;
-    }
-
-    public long max() {
-        return max;
-    }
+    /** The most processes one container may have. */
+    long max();
 
     /** Applies the limit to the running container whose init is {@code initPid}. */
-    public void apply(String domain, int initPid) {
-        try {
-            String path = pidsCgroupOf(initPid);
-            Path v1 = CGROUP.resolve("pids");
-            String libvirtPath = libvirtCgroupOf(initPid);
-            if (Files.isDirectory(v1) && Files.exists(v1.resolve("cgroup.procs")) && libvirtPath != null) {
-                // Where the container's systemd builds its tree (see DomainXml.CGROUP_PLACEMENT):
-                // a limit here holds for every process it starts.
-                Path own = v1.resolve(libvirtPath.substring(1));
-                Files.createDirectories(own);
-                Files.writeString(own.resolve("pids.max"), Long.toString(max));
-                moveNamespace(initPid, own.resolve("cgroup.procs"));
-            } else if (Files.isDirectory(v1) && Files.exists(v1.resolve("cgroup.procs"))) {
-                if (path.equals("/")) {
-                    Path own = v1.resolve(owner).resolve(domain);
-                    Files.createDirectories(own);
-                    Files.writeString(own.resolve("pids.max"), Long.toString(max));
-                    moveNamespace(initPid, own.resolve("cgroup.procs"));
-                } else {
-                    Files.writeString(v1.resolve(path.substring(1)).resolve("pids.max"), Long.toString(max));
-                }
-            } else {
-                Path dir = CGROUP.resolve(path.substring(1));
-                if (Files.exists(dir.resolve("pids.max"))) {
-                    Files.writeString(dir.resolve("pids.max"), Long.toString(max));
-                } else {
-                    LOG.warning("no pids controller for " + domain + " at " + dir + "; process limit not applied");
-                }
-            }
-        } catch (IOException e) {
-            throw new CommandFailedException(List.of("pids limit", domain), -1, e.getMessage());
-        }
-    }
+    void apply(String domain, int initPid);
 
-    /** Removes the agent's pids cgroup of a stopped container (no error if absent or busy). */
-    public void release(String domain) {
-        Path own = CGROUP.resolve("pids").resolve(owner).resolve(domain);
-        try {
-            Files.deleteIfExists(own);
-        } catch (IOException e) {
-            LOG.fine(() -> "cannot remove " + own + ": " + e.getMessage());
-        }
-        // The trees the container's systemd built below libvirt's cgroup of it.
-        String name = "lxc-\\d+-" + java.util.regex.Pattern.quote(domain) + "\\.libvirt-lxc";
-        // libvirt removes its own directory only when empty, and not at all when the container
-        // ended while libvirtd was down: every hierarchy is swept.
-        List<Path> hierarchies;
-        try (var list = Files.list(CGROUP)) {
-            hierarchies = list.filter(Files::isDirectory).toList();
-        } catch (IOException e) {
-            hierarchies = List.of();
-        }
-        for (Path hierarchy : hierarchies) {
-            Path machine = hierarchy.resolve("machine");
-            if (!Files.isDirectory(machine)) {
-                continue;
-            }
-            try (var dirs = Files.list(machine)) {
-                for (Path d : dirs.filter(p -> p.getFileName().toString().matches(name)).toList()) {
-                    removeTree(d);
-                }
-            } catch (IOException e) {
-                LOG.fine(() -> "cannot list " + machine + ": " + e.getMessage());
-            }
-        }
-    }
-
-    /** rmdir depth first (cgroup directories hold only control files, which go with them). */
-    private static void removeTree(Path dir) {
-        try (var walk = Files.walk(dir)) {
-            for (Path d : walk.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList()) {
-                try {
-                    Files.delete(d);
-                } catch (IOException e) {
-                    LOG.fine(() -> "cannot remove " + d + " (still in use?): " + e.getMessage());
-                }
-            }
-        } catch (IOException | java.io.UncheckedIOException e) {
-            LOG.fine(() -> "cannot remove " + dir + ": " + e.getMessage());
-        }
-    }
-
-    /**
-     * libvirt's cgroup of the container, from the v1 memory line of a process in it
-     * ({@code /machine/lxc-<pid>-<name>.libvirt-lxc}, whatever systemd made below it), or null.
-     */
-    static String libvirtCgroupOf(int pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
-            String[] f = line.split(":", 3);
-            if (f.length == 3 && List.of(f[1].split(",")).contains("memory")) {
-                java.util.regex.Matcher m = LIBVIRT_CGROUP.matcher(f[2]);
-                return m.matches() ? m.group(1) : null;
-            }
-        }
-        return null;
-    }
-
-    private static final java.util.regex.Pattern LIBVIRT_CGROUP = java.util.regex.Pattern.compile("(/.*?\\.libvirt-lxc)(/.*)?");
-
-    /** The pids cgroup path of a process: the v1 pids line, else the v2 unified line. */
-    static String pidsCgroupOf(int pid) throws IOException {
-        String unified = null;
-        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
-            String[] f = line.split(":", 3);
-            if (f.length < 3) {
-                continue;
-            }
-            if (List.of(f[1].split(",")).contains("pids")) {
-                return f[2];
-            }
-            if (f[0].equals("0") && f[1].isEmpty()) {
-                unified = f[2];
-            }
-        }
-        return unified == null ? "/" : unified;
-    }
-
-    /** Moves every process in the pid namespace of {@code initPid}; twice, to catch forks in flight. */
-    private static void moveNamespace(int initPid, Path procsFile) throws IOException {
-        String ns = Files.readSymbolicLink(Path.of("/proc", Integer.toString(initPid), "ns", "pid")).toString();
-        for (int round = 0; round < 2; round++) {
-            try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
-                for (Path p : procs) {
-                    try {
-                        if (Files.readSymbolicLink(p.resolve("ns/pid")).toString().equals(ns)) {
-                            Files.writeString(procsFile, p.getFileName().toString());
-                        }
-                    } catch (NoSuchFileException e) {
-                        // exited meanwhile
-                    } catch (IOException e) {
-                        // kernel threads and exiting processes cannot be moved; skip them
-                    }
-                }
-            }
-        }
-    }
+    /** Removes what {@link #apply} made for a stopped container (no error if absent or busy). */
+    void release(String domain);
 }

@@ -95,10 +95,20 @@ public class FakeHostProducers {
     @Produces
     @Singleton
     PidLimits pidLimits() {
-        return new PidLimits("ivcdi", 512) {
+        return new PidLimits() {
+            @Override
+            public long max() {
+                return 512;
+            }
+
             @Override
             public void apply(String domain, int initPid) {
                 // the fake hypervisor's "init" is the test JVM: never limit it
+            }
+
+            @Override
+            public void release(String domain) {
+                // nothing was made
             }
         };
     }
