@@ -25,6 +25,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -185,6 +186,13 @@ public final class AgentClient implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new IllegalStateException("send failed: " + e, e);
+        } catch (RejectedExecutionException closedMeanwhile) {
+            // Tyrus' client restarts its idle timer after the frame is written; when the agent
+            // closed the connection in between (a message over the limit), the closed session's
+            // timer pool refuses. The frame went out: what follows is the close, as the caller expects.
+            if (session.isOpen()) {
+                throw closedMeanwhile;
+            }
         }
     }
 
