@@ -156,17 +156,18 @@ public final class NftFirewall implements Firewall {
         enableRouteLocalnet();
     }
 
+    /**
+     * Whether both tables exist. Asks for the table names only ({@code list tables}): listing the
+     * tables themselves would print every element, which grows with the topology.
+     */
     @Override
     public boolean isInstalled() {
-        for (String family : List.of("bridge", "inet")) {
-            ProcessRunner.Result r = nft.run("list table " + family + " " + table + "\n");
-            // Only nft's own word that the table is not there; a listing that failed otherwise
-            // (interrupted by a concurrent change) says nothing about it.
-            if (!r.ok() && r.stderr().contains("No such file or directory")) {
-                return false;
-            }
+        ProcessRunner.Result r = nft.run("list tables\n");
+        if (!r.ok()) {
+            return true; // a listing that failed (interrupted by a concurrent change) says nothing
         }
-        return true;
+        List<String> tables = r.stdout().lines().map(String::strip).toList();
+        return tables.contains("table bridge " + table) && tables.contains("table inet " + table);
     }
 
     @Override

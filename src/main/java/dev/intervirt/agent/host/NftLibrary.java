@@ -62,16 +62,19 @@ final class NftLibrary implements AutoCloseable {
         }
     }
 
-    /** Runs the element commands as one transaction; the result as if from a one-shot nft. */
+    /**
+     * Runs the commands as one transaction (element changes) or one listing; the result as if
+     * from a one-shot nft, a listing's text as its stdout.
+     */
     synchronized ProcessRunner.Result run(List<String> commands) {
         if (ctx == null) {
             ctx = namespace == null ? open() : Namespaces.inside(namespace, this::open);
         }
         int rc = lib.nft_run_cmd_from_buffer(ctx, String.join("\n", commands) + "\n");
         String error = lib.nft_ctx_get_error_buffer(ctx);
-        lib.nft_ctx_get_output_buffer(ctx); // empties it
+        String output = lib.nft_ctx_get_output_buffer(ctx); // also empties it
         if (rc == 0) {
-            return new ProcessRunner.Result(0, "", "");
+            return new ProcessRunner.Result(0, output == null ? "" : output, "");
         }
         close();
         return new ProcessRunner.Result(1, "", error == null || error.isBlank() ? "nft library: batch failed" : error);

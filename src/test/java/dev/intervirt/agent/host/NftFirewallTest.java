@@ -283,6 +283,27 @@ class NftFirewallTest {
     }
 
     @Test
+    void isInstalledAsksForTheTableNamesOnly() {
+        nft.answers.add(new ProcessRunner.Result(0, "table inet other\ntable bridge ivtest\ntable inet ivtest\n", ""));
+        assertTrue(fw.isInstalled());
+        assertEquals(List.of("list tables\n"), nft.scripts);
+    }
+
+    @Test
+    void isInstalledIsFalseWhenOneTableIsGone() {
+        nft.answers.add(new ProcessRunner.Result(0, "table bridge ivtest\ntable inet ivtest2\n", ""));
+        assertFalse(fw.isInstalled());
+        nft.answers.add(new ProcessRunner.Result(0, "", ""));
+        assertFalse(fw.isInstalled());
+    }
+
+    @Test
+    void aFailedListingSaysNothingAboutTheTables() {
+        nft.answers.add(new ProcessRunner.Result(1, "", "Error: interrupted"));
+        assertTrue(fw.isInstalled());
+    }
+
+    @Test
     void uninstallAndFlushAreIdempotentScripts() {
         fw.uninstall();
         fw.flushElements();

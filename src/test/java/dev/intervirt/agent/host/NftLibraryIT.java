@@ -43,6 +43,17 @@ class NftLibraryIT {
     }
 
     @Test
+    void aTablesListingGivesTheNamesOfTheNamespacesTables() {
+        try (NftLibrary lib = NftLibrary.load(NS.file())) {
+            ProcessRunner.Result list = lib.run(List.of("list tables"));
+            assertTrue(list.ok(), list.stderr());
+            List<String> tables = list.stdout().lines().map(String::strip).toList();
+            assertTrue(tables.contains("table bridge t") && tables.contains("table inet f"), list.stdout());
+            assertFalse(list.stdout().contains("links"), "names only, no sets: " + list.stdout());
+        }
+    }
+
+    @Test
     void mapElementsAreReplacedAndDeletedAtOnceAndCheaperThanTheSession() {
         try (NftLibrary lib = NftLibrary.load(NS.file());
              NftSession session = new NftSession(NS.prefix(), "bridge t seq")) {
