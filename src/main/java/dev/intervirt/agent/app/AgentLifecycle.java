@@ -1,6 +1,7 @@
 package dev.intervirt.agent.app;
 
 import dev.intervirt.agent.container.RestartWatcher;
+import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.Firewall;
 import dev.intervirt.agent.host.HelperProcesses;
 import dev.intervirt.agent.host.Hypervisor;
@@ -54,16 +55,21 @@ public class AgentLifecycle {
         if (!isRoot()) {
             throw new AgentException(ErrorCode.GUEST, "must run as root (it manages containers, mounts and nftables).");
         }
+        StepTimer steps = new StepTimer("agent start (owner " + config.ownerName() + ")");
         // Before anything touches the host: a killed predecessor's nft or ip may still be running.
         HelperProcesses.configure(config.ownerName());
         HelperProcesses.killOrphans();
+        steps.lap("helpers");
         hypervisor.connect();
         restartWatcher.watch();
+        steps.lap("libvirt");
         reconciler.reconcile();
+        steps.lap("reconcile");
         networkWatch.start();
         // In the background: requests for an image still on its way are answered at once (code 6).
         images.prefetch(config.images().prefetch());
-        LOG.fine("agent started (owner " + config.ownerName() + ")");
+        steps.lap("prefetch");
+        steps.log(LOG);
     }
 
     void stop(@Observes @BeforeDestroyed(ApplicationScoped.class) Object context) {

@@ -1,5 +1,6 @@
 package dev.intervirt.agent.app;
 
+import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.endpoint.ContainerManagementEndpoint;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.state.Reconciler;
@@ -80,6 +81,7 @@ public final class AgentServer {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
         AgentRuntime.configure(config);
+        StepTimer steps = new StepTimer("server start");
         // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans
         // miss classes when a package is split over several class path entries). Their start is
         // AgentLifecycle's, on the container's own @Initialized event.
@@ -97,6 +99,7 @@ public final class AgentServer {
             }
             throw new StartupException(reason.getMessage(), reason);
         }
+        steps.lap("cdi (with the agent's start)");
         Map<String, Object> props = new HashMap<>();
         // Tyrus's read buffer holds the unparsed rest of one frame plus what one socket read brings
         // (up to the socket's receive buffer): sized to the limit only, a client pipelining large
@@ -110,6 +113,8 @@ public final class AgentServer {
             throw new StartupException("cannot listen on port " + config.port() + ": " + rootCause(e), e);
         }
         port = config.port();
+        steps.lap("websocket");
+        steps.log(LOG);
         // The JVM's own start is part of the appliance's boot time: both, to tell them apart.
         LOG.info(String.format("listening on ws://0.0.0.0:%d/containerManagement (started in %d ms, JVM up %d ms)", port,
                 (System.nanoTime() - t0) / 1_000_000, java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime()));

@@ -1,6 +1,7 @@
 package dev.intervirt.agent.state;
 
 import dev.intervirt.agent.container.ContainerService;
+import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.BridgePorts;
 import dev.intervirt.agent.host.Firewall;
 import dev.intervirt.agent.host.HelperProcesses;
@@ -49,11 +50,14 @@ public class Reconciler {
     dev.intervirt.agent.ssh.SshGateways ssh;
 
     public void reconcile() {
+        StepTimer steps = new StepTimer("reconcile");
         // Before any computer starts: its domain bind-mounts these tools.
         ssh.prepareTools();
+        steps.lap("computer tools");
         // Once more right before the elements are replaced (the first sweep runs at process start).
         HelperProcesses.killOrphans();
         applyNetwork();
+        steps.lap("network");
         Set<String> known = new HashSet<>();
         for (ContainerRecord c : topology.containers()) {
             known.add(c.id());
@@ -66,6 +70,8 @@ public class Reconciler {
                 LOG.log(Level.WARNING, "cannot restore container " + c.id() + ": " + e.getMessage(), e);
             }
         }
+        steps.lap("containers");
+        steps.log(LOG);
         LOG.info("reconciled " + known.size() + " container(s), " + topology.links().size() + " link(s), "
                 + topology.forwards().size() + " forward(s)");
     }
