@@ -6,7 +6,8 @@
 #   image.json   distribution, release, built_at, packages, ... (written last)
 # A build happens in a temporary sibling directory (.<release>.build.XXXXXX) and is renamed
 # into place only when complete, so an interrupted build never looks cached.
-# Built locally: debian/<release> (debootstrap; aliases 13 -> trixie, 12 -> bookworm) and
+# Built locally: debian/<release> (debootstrap; aliases such as 13 -> trixie from the agent's
+# table, see INTERVIRT_IMAGE_ALIASES in lib.sh) and
 # intervirtos/current (scripts/build-intervirtos.sh).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

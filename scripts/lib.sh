@@ -46,19 +46,31 @@ libvirt_answers() {
   timeout 10 virsh -q -c "$INTERVIRT_LIBVIRT_URI" list >/dev/null 2>&1
 }
 
+# The release aliases of the image store (debian/13 -> trixie): the agent's own table, read
+# here so both resolve a name alike. The Ansible role installs it at the same place below
+# the agent's home.
+INTERVIRT_IMAGE_ALIASES=$INTERVIRT_ROOT/src/main/resources/dev/intervirt/agent/image/aliases.properties
+
+# image_alias NAME -> prints the release NAME (distribution/alias) stands for; nothing if none.
+image_alias() {
+  [ -r "$INTERVIRT_IMAGE_ALIASES" ] || {
+    printf 'image aliases: %s is missing\n' "$INTERVIRT_IMAGE_ALIASES" >&2
+    return 1
+  }
+  awk -v key="$1" '
+    /^[[:space:]]*(#|$)/ { next }
+    { i = index($0, "="); k = substr($0, 1, i - 1); v = substr($0, i + 1)
+      gsub(/^[[:space:]]+|[[:space:]]+$/, "", k); gsub(/^[[:space:]]+|[[:space:]]+$/, "", v)
+      if (i > 0 && k == key) { print v; exit } }' "$INTERVIRT_IMAGE_ALIASES"
+}
+
 # resolve_image NAME -> prints "distribution/release" (aliases resolved), or fails.
 resolve_image() {
   local name=${1:-$INTERVIRT_DEFAULT_IMAGE}
-  local dist=${name%%/*} rel=${name#*/}
+  local dist=${name%%/*} rel=${name#*/} alias
   [ "$dist" != "$name" ] && [ -n "$rel" ] || return 1
-  case "$dist" in
-    debian)
-      case "$rel" in
-        13) rel=trixie ;;
-        12) rel=bookworm ;;
-        14) rel=forky ;;
-      esac ;;
-  esac
+  alias=$(image_alias "$dist/$rel") || return 1
+  [ -n "$alias" ] && rel=$alias
   case "$dist/$rel" in
     */*/*|*' '*|*..*) return 1 ;;
   esac

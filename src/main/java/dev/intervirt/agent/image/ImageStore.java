@@ -16,20 +16,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.logging.Logger;
 
 /**
  * The local image store: {@code <image-dir>/<distribution>/<release>/rootfs} (plus
  * {@code image.json}), with the release aliases the image server uses ({@code debian/13} is
- * {@code debian/trixie}). An image missing here is prepared in the background from the
+ * {@code debian/trixie}; the table is {@link ImageAliases}, shared with the scripts). An image missing here is prepared in the background from the
  * configured sources; requests never wait for it.
  */
 public class ImageStore implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(ImageStore.class.getName());
-    private static final Map<String, Map<String, String>> ALIASES = Map.of(
-            "debian", Map.of("13", "trixie", "12", "bookworm", "14", "forky", "current", "trixie", "default", "trixie"));
     /** Temporary directories of downloads older than this were left by a killed agent. */
     private static final Duration STALE_DOWNLOAD = Duration.ofHours(3);
 
@@ -59,8 +56,7 @@ public class ImageStore implements AutoCloseable {
 
     /** The name the store files the image under ({@code debian/13} → {@code debian/trixie}). */
     public static ImageName canonical(ImageName name) {
-        String release = ALIASES.getOrDefault(name.distribution(), Map.of()).getOrDefault(name.release(), name.release());
-        return new ImageName(name.distribution(), release);
+        return ImageAliases.canonical(name);
     }
 
     public Path rootfsPath(ImageName name) {
