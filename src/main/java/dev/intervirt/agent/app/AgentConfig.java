@@ -71,6 +71,12 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
                 maxMessageBytes, debug, poweroff, reboot, upgrade, images);
     }
 
+    /** The same settings with another message limit. */
+    public AgentConfig withMaxMessageBytes(int value) {
+        return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
+                value, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
+    }
+
     /** The same settings with other image sources. */
     public AgentConfig withImages(ImageSettings value) {
         return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,

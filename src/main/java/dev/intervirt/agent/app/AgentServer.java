@@ -80,13 +80,14 @@ public final class AgentServer {
         if (!portFree(config.port())) {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
-        AgentRuntime.configure(config);
         StepTimer steps = new StepTimer("server start");
         // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans
-        // miss classes when a package is split over several class path entries). Their start is
-        // AgentLifecycle's, on the container's own @Initialized event.
+        // miss classes when a package is split over several class path entries); the parsed
+        // configuration is one of them. Their start is AgentLifecycle's, on the container's own
+        // @Initialized event.
         try {
             weld = new Weld("intervirt-agent").disableDiscovery().addBeanClasses(BEAN_CLASSES)
+                    .addExtension(new StandaloneConfig(config))
                     .property("org.jboss.weld.construction.relaxed", true)
                     // Our own hook stops the agent in order (helpers first); Weld's would shut CDI
                     // down beside it, and the stop could then reach none of the beans.

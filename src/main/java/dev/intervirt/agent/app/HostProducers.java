@@ -20,17 +20,12 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
 /**
- * The host adapters and the state, made from the configuration. Tests replace the adapters
- * with fakes by deploying their own producers instead of this class.
+ * The host adapters and the state, made from the configuration (the bean {@link AgentConfig}:
+ * {@link StandaloneConfig} in the jar, {@code war.RuntimeConfigProducer} in the WAR). Tests
+ * replace the adapters with fakes by deploying their own producers instead of this class.
  */
 @ApplicationScoped
 public class HostProducers {
-
-    @Produces
-    @Singleton
-    AgentConfig config() {
-        return AgentRuntime.config();
-    }
 
     @Produces
     @Singleton

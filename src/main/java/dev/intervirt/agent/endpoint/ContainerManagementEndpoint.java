@@ -22,11 +22,13 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The one WebSocket endpoint of the protocol. Frames are decoded by {@link RequestDecoder}.
+ * The one WebSocket endpoint of the protocol. Frames are decoded by {@link RequestDecoder}, with
+ * the message limit {@link AgentEndpointConfigurator} puts into the endpoint's configuration.
  * {@code @Dependent} makes it a bean in annotated discovery (CDI 4's default), one per session.
  */
 @Dependent
-@ServerEndpoint(value = "/containerManagement", decoders = RequestDecoder.class, encoders = ReplyEncoder.class)
+@ServerEndpoint(value = "/containerManagement", decoders = RequestDecoder.class, encoders = ReplyEncoder.class,
+        configurator = AgentEndpointConfigurator.class)
 public class ContainerManagementEndpoint {
 
     private static final Logger LOG = Logger.getLogger(ContainerManagementEndpoint.class.getName());

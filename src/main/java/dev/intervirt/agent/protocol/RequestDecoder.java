@@ -4,13 +4,38 @@ import jakarta.json.JsonObject;
 import jakarta.json.JsonValue;
 import jakarta.json.bind.JsonbException;
 import jakarta.websocket.Decoder;
+import jakarta.websocket.EndpointConfig;
 
-/** JSON-B decoder of request frames; maps every failure to a rejection (code 7 or 8). */
+/**
+ * JSON-B decoder of request frames; maps every failure to a rejection (code 7 or 8). Its message
+ * limit comes from the endpoint's configuration: the user property {@link #MAX_MESSAGE_BYTES},
+ * which the endpoint's configurator puts there from the agent's settings. A decoder without it
+ * fails instead of guessing: a default would hide a wiring fault behind a limit the operator
+ * did not set.
+ */
 public class RequestDecoder implements Decoder.Text<Inbound> {
+
+    /** User property of the endpoint's configuration: the largest accepted message in UTF-8 bytes (an Integer). */
+    public static final String MAX_MESSAGE_BYTES = "dev.intervirt.agent.protocol.maxMessageBytes";
+
+    private int limit;
+
+    /** Called by the WebSocket runtime before the first frame of a session is decoded. */
+    @Override
+    public void init(EndpointConfig config) {
+        Object value = config.getUserProperties().get(MAX_MESSAGE_BYTES);
+        if (!(value instanceof Integer bytes) || bytes <= 0) {
+            throw new IllegalStateException("the endpoint's configuration has no positive Integer " + MAX_MESSAGE_BYTES
+                    + " (found " + value + "); the endpoint's configurator puts it there");
+        }
+        limit = bytes;
+    }
 
     @Override
     public Inbound decode(String text) {
-        int limit = dev.intervirt.agent.app.AgentRuntime.config().maxMessageBytes();
+        if (limit <= 0) {
+            throw new IllegalStateException("RequestDecoder.decode before init(EndpointConfig): no message limit");
+        }
         int bytes = utf8Length(text, limit);
         if (bytes > limit) {
             return new Inbound.TooBig(bytes, limit);

@@ -1,14 +1,10 @@
 package dev.intervirt.agent.war;
 
 import dev.intervirt.agent.app.AgentConfig;
-import dev.intervirt.agent.app.AgentRuntime;
 import dev.intervirt.agent.app.ConfigParser;
-import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.inject.Alternative;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
-import jakarta.interceptor.Interceptor;
 
 import java.util.HashMap;
 import java.util.Locale;
@@ -18,12 +14,10 @@ import java.util.regex.Pattern;
 /**
  * The configuration inside a Jakarta runtime, where there is no command line: the
  * {@code INTERVIRT_*} settings of the standalone agent, read from the environment and from JVM
- * system properties of the same names (a system property wins). An enabled alternative, so it
- * replaces {@code HostProducers}' producer, which serves the standalone {@code Main}.
+ * system properties of the same names (a system property wins). The WAR's {@link AgentConfig}
+ * bean; the jar's is {@code app.StandaloneConfig} (this class is not one of the jar's beans).
  */
 @ApplicationScoped
-@Alternative
-@Priority(Interceptor.Priority.APPLICATION)
 public class RuntimeConfigProducer {
 
     static final String PREFIX = "INTERVIRT_";
@@ -31,9 +25,7 @@ public class RuntimeConfigProducer {
     @Produces
     @Singleton
     AgentConfig config() {
-        AgentConfig config = read(System.getenv(), System.getProperties());
-        AgentRuntime.configure(config);
-        return config;
+        return read(System.getenv(), System.getProperties());
     }
 
     /** Environment overlaid with the system properties named {@code INTERVIRT_*}. */

@@ -185,4 +185,24 @@ class EndpointCdiTest {
             assertTrue(c.call(request("Command").add("command", "version")).ok());
         }
     }
+
+    /** The limit of the CDI bean AgentConfig (not the default) reaches the decoder through the endpoint's configurator. */
+    @Test
+    void theConfiguredMessageLimitClosesLargerMessagesWith1009() {
+        int limit = dev.intervirt.agent.support.FakeHostProducers.MAX_MESSAGE_BYTES;
+        try (AgentClient c = client()) {
+            String uuid = java.util.UUID.randomUUID().toString();
+            String head = "{\"type\":\"Connect\",\"uuid\":\"" + uuid + "\",\"id1\":\"";
+            String tail = "\",\"id2\":\"b\"}";
+            String fits = head + "a".repeat(limit - head.length() - tail.length()) + tail;
+            c.sendText(fits);
+            JsonObject r = c.poll(uuid, Duration.ofSeconds(10));
+            assertTrue(r != null && r.getInt("code") == 8, "a message of exactly the limit is decoded (and refused for its id): " + r);
+            c.sendText(fits.replace(head, head + "a"));
+            jakarta.websocket.CloseReason reason = c.awaitClose(Duration.ofSeconds(10));
+            assertTrue(reason != null, "one byte over the limit closes the connection");
+            assertEquals(1009, reason.getCloseCode().getCode(), reason::toString);
+            assertEquals("Message of " + (limit + 1) + " bytes; the limit is " + limit + ".", reason.getReasonPhrase());
+        }
+    }
 }

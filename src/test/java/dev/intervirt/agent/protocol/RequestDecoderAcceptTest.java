@@ -20,7 +20,7 @@ class RequestDecoderAcceptTest {
     static final String UUID = "0b6c7f0e-3c1d-4b8e-9a55-2f7d1e6c9b01";
 
     static Request valid(String text) {
-        Inbound in = new RequestDecoder().decode(text);
+        Inbound in = RequestDecoders.withDefaultLimit().decode(text);
         Inbound.Valid v = assertInstanceOf(Inbound.Valid.class, in, () -> "expected Valid for " + text + ", got " + in);
         assertEquals(UUID, v.request().uuid());
         return v.request();
@@ -204,7 +204,7 @@ class RequestDecoderAcceptTest {
 
     @Test
     void decoderAlwaysWillDecode() {
-        assertTrue(new RequestDecoder().willDecode("not json"));
+        assertTrue(RequestDecoders.withDefaultLimit().willDecode("not json"));
     }
 
     static String addContainerWithMac(String mac) {

@@ -28,7 +28,7 @@ class RequestDecoderRejectTest {
             + "\"internalPort\":80,\"externalPort\":8080,\"protocol\":\"tcp\"}";
 
     static Inbound.Rejected rejected(String text) {
-        Inbound in = new RequestDecoder().decode(text);
+        Inbound in = RequestDecoders.withDefaultLimit().decode(text);
         return assertInstanceOf(Inbound.Rejected.class, in, () -> "expected Rejected for " + text + ", got " + in);
     }
 
@@ -113,13 +113,13 @@ class RequestDecoderRejectTest {
     @Test
     void aMessageOverTheLimitInUtf8BytesIsTooBig() {
         int limit = dev.intervirt.agent.app.AgentConfig.DEFAULT_MAX_MESSAGE_BYTES;
-        assertInstanceOf(Inbound.Rejected.class, new RequestDecoder().decode("x".repeat(limit)));
-        Inbound over = new RequestDecoder().decode("x".repeat(limit + 1));
+        assertInstanceOf(Inbound.Rejected.class, RequestDecoders.withDefaultLimit().decode("x".repeat(limit)));
+        Inbound over = RequestDecoders.withDefaultLimit().decode("x".repeat(limit + 1));
         assertEquals(new Inbound.TooBig(limit + 1, limit), over);
         // 'é' is two bytes in UTF-8: half the characters reach the limit.
-        assertInstanceOf(Inbound.Rejected.class, new RequestDecoder().decode("\u00e9".repeat(limit / 2)));
-        assertInstanceOf(Inbound.TooBig.class, new RequestDecoder().decode("\u00e9".repeat(limit / 2) + "x"));
-        assertInstanceOf(Inbound.TooBig.class, new RequestDecoder().decode("\ud83d\ude00".repeat(limit / 4) + "x"));
+        assertInstanceOf(Inbound.Rejected.class, RequestDecoders.withDefaultLimit().decode("\u00e9".repeat(limit / 2)));
+        assertInstanceOf(Inbound.TooBig.class, RequestDecoders.withDefaultLimit().decode("\u00e9".repeat(limit / 2) + "x"));
+        assertInstanceOf(Inbound.TooBig.class, RequestDecoders.withDefaultLimit().decode("\ud83d\ude00".repeat(limit / 4) + "x"));
     }
 
     @Test
@@ -162,7 +162,7 @@ class RequestDecoderRejectTest {
         Inbound.Rejected r = invalidWithoutRefId("{\"type\":\"StartContainer\",\"uuid\":\"" + longUuid + "\",\"id\":\"computer-1\"}");
         assertTrue(r.message().contains("\"uuid\""), r.message());
         String maxUuid = "u".repeat(RequestParser.MAX_UUID_LENGTH);
-        Inbound ok = new RequestDecoder().decode("{\"type\":\"StartContainer\",\"uuid\":\"" + maxUuid + "\",\"id\":\"computer-1\"}");
+        Inbound ok = RequestDecoders.withDefaultLimit().decode("{\"type\":\"StartContainer\",\"uuid\":\"" + maxUuid + "\",\"id\":\"computer-1\"}");
         assertEquals(maxUuid, assertInstanceOf(Inbound.Valid.class, ok).request().uuid());
     }
 
@@ -224,7 +224,7 @@ class RequestDecoderRejectTest {
     @MethodSource("requiredFields")
     void eachRequiredFieldMissing(String request, String field) {
         // The base request is valid: make sure, so this test fails if the field were optional.
-        assertInstanceOf(Inbound.Valid.class, new RequestDecoder().decode(request));
+        assertInstanceOf(Inbound.Valid.class, RequestDecoders.withDefaultLimit().decode(request));
         Inbound.Rejected r = invalidField(without(request, field), field);
         assertTrue(r.message().contains("missing"), r.message());
     }

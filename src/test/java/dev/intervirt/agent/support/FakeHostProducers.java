@@ -28,6 +28,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 public class FakeHostProducers {
 
     public static final Path ROOT = createRoot();
+    /** Not the default: proves that the configured limit reaches the decoder. */
+    public static final int MAX_MESSAGE_BYTES = 10_000;
 
     private static Path createRoot() {
         try {
@@ -45,7 +47,7 @@ public class FakeHostProducers {
     @Produces
     @Singleton
     AgentConfig config() {
-        return AgentConfig.defaults().withStateDir(ROOT.resolve("state"));
+        return AgentConfig.defaults().withStateDir(ROOT.resolve("state")).withMaxMessageBytes(MAX_MESSAGE_BYTES);
     }
 
     @Produces

@@ -75,7 +75,7 @@ class WarDeploymentIT extends WarScenarios {
         assertTrue(names.contains("WEB-INF/web.xml"), "Tyrus' incoming buffer");
         assertTrue(names.contains("WEB-INF/glassfish-web.xml"), "root context");
         assertTrue(names.contains("WEB-INF/classes/dev/intervirt/agent/endpoint/ContainerManagementEndpoint.class"));
-        for (String standalone : List.of("AgentServer", "Main", "CdiComponentProvider", "LogSetup")) {
+        for (String standalone : List.of("AgentServer", "StandaloneConfig", "Main", "CdiComponentProvider", "LogSetup")) {
             assertFalse(names.contains("WEB-INF/classes/dev/intervirt/agent/app/" + standalone + ".class"), standalone);
         }
         assertEquals(List.of(), names.stream().filter(n -> n.contains("META-INF/services/")).toList(),
