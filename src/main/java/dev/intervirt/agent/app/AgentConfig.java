@@ -50,9 +50,9 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
                 new ImageSettings(ImageSettings.DEFAULT_SERVER, ImageSettings.DEFAULT_PREFETCH, ImageSettings.defaultBuilder()));
     }
 
-    public AgentConfig withPort(int value) {
-        return new AgentConfig(value, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
+    /** A builder holding these settings: change what differs, {@code build()} the rest unchanged. */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     /** The prefix of the agent's libvirt domains. */
@@ -60,26 +60,145 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
         return ownerName + "-";
     }
 
+    public AgentConfig withPort(int value) {
+        return toBuilder().port(value).build();
+    }
+
     public AgentConfig withStateDir(Path value) {
-        return new AgentConfig(port, libvirtUri, value, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
+        return toBuilder().stateDir(value).build();
     }
 
     /** The same settings with the given guest commands (empty lists disable them). */
     public AgentConfig withGuestCommands(List<String> poweroff, List<String> reboot, List<String> upgrade) {
-        return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug, poweroff, reboot, upgrade, images);
-    }
-
-    /** The same settings with another message limit. */
-    public AgentConfig withMaxMessageBytes(int value) {
-        return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                value, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
+        return toBuilder().poweroffCommand(poweroff).rebootCommand(reboot).upgradeCommand(upgrade).build();
     }
 
     /** The same settings with other image sources. */
     public AgentConfig withImages(ImageSettings value) {
-        return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax, stopGrace,
-                maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, value);
+        return toBuilder().images(value).build();
+    }
+
+    /** Settings by name, starting from an existing {@link AgentConfig}; one setter per component. */
+    public static final class Builder {
+        private int port;
+        private String libvirtUri;
+        private Path stateDir;
+        private Path imageDir;
+        private String bridge;
+        private String ownerName;
+        private String portPrefix;
+        private long memoryMiB;
+        private long pidsMax;
+        private Duration stopGrace;
+        private int maxMessageBytes;
+        private boolean debug;
+        private List<String> poweroffCommand;
+        private List<String> rebootCommand;
+        private List<String> upgradeCommand;
+        private ImageSettings images;
+
+        private Builder(AgentConfig c) {
+            port = c.port;
+            libvirtUri = c.libvirtUri;
+            stateDir = c.stateDir;
+            imageDir = c.imageDir;
+            bridge = c.bridge;
+            ownerName = c.ownerName;
+            portPrefix = c.portPrefix;
+            memoryMiB = c.memoryMiB;
+            pidsMax = c.pidsMax;
+            stopGrace = c.stopGrace;
+            maxMessageBytes = c.maxMessageBytes;
+            debug = c.debug;
+            poweroffCommand = c.poweroffCommand;
+            rebootCommand = c.rebootCommand;
+            upgradeCommand = c.upgradeCommand;
+            images = c.images;
+        }
+
+        public AgentConfig build() {
+            return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax,
+                    stopGrace, maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
+        }
+
+        public Builder port(int value) {
+            port = value;
+            return this;
+        }
+
+        public Builder libvirtUri(String value) {
+            libvirtUri = value;
+            return this;
+        }
+
+        public Builder stateDir(Path value) {
+            stateDir = value;
+            return this;
+        }
+
+        public Builder imageDir(Path value) {
+            imageDir = value;
+            return this;
+        }
+
+        public Builder bridge(String value) {
+            bridge = value;
+            return this;
+        }
+
+        public Builder ownerName(String value) {
+            ownerName = value;
+            return this;
+        }
+
+        public Builder portPrefix(String value) {
+            portPrefix = value;
+            return this;
+        }
+
+        public Builder memoryMiB(long value) {
+            memoryMiB = value;
+            return this;
+        }
+
+        public Builder pidsMax(long value) {
+            pidsMax = value;
+            return this;
+        }
+
+        public Builder stopGrace(Duration value) {
+            stopGrace = value;
+            return this;
+        }
+
+        public Builder maxMessageBytes(int value) {
+            maxMessageBytes = value;
+            return this;
+        }
+
+        public Builder debug(boolean value) {
+            debug = value;
+            return this;
+        }
+
+        public Builder poweroffCommand(List<String> value) {
+            poweroffCommand = value;
+            return this;
+        }
+
+        public Builder rebootCommand(List<String> value) {
+            rebootCommand = value;
+            return this;
+        }
+
+        public Builder upgradeCommand(List<String> value) {
+            upgradeCommand = value;
+            return this;
+        }
+
+        public Builder images(ImageSettings value) {
+            images = value;
+            return this;
+        }
     }
 }

@@ -142,9 +142,11 @@ public final class ConfigParser {
         int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 8);
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
-        return new AgentConfig(port, uri, stateDir, imageDir, bridge, owner, portPrefix, memory, pids, Duration.ofSeconds(grace),
-                maxBytes, debug, commandLine(values, "--poweroff-command"), commandLine(values, "--reboot-command"),
-                commandLine(values, "--upgrade-command"), images(values, d.images()));
+        return d.toBuilder().port(port).libvirtUri(uri).stateDir(stateDir).imageDir(imageDir).bridge(bridge).ownerName(owner)
+                .portPrefix(portPrefix).memoryMiB(memory).pidsMax(pids).stopGrace(Duration.ofSeconds(grace))
+                .maxMessageBytes(maxBytes).debug(debug).poweroffCommand(commandLine(values, "--poweroff-command"))
+                .rebootCommand(commandLine(values, "--reboot-command")).upgradeCommand(commandLine(values, "--upgrade-command"))
+                .images(images(values, d.images())).build();
     }
 
     private static ImageSettings images(Map<String, String> values, ImageSettings d) throws UsageException {

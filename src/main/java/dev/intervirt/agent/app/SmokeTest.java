@@ -57,10 +57,9 @@ final class SmokeTest {
 
     private int runWith(Path imageDir) {
         long t0 = System.nanoTime();
-        AgentConfig base = AgentConfig.defaults();
-        AgentConfig config = new AgentConfig(freePort(), base.libvirtUri(), STATE, imageDir, PREFIX + "br0", OWNER, PREFIX,
-                256, 512, Duration.ofSeconds(2), base.maxMessageBytes(), false, List.of(), List.of(), List.of(),
-                ImageSettings.localOnly());
+        AgentConfig config = AgentConfig.defaults().toBuilder().port(freePort()).stateDir(STATE).imageDir(imageDir)
+                .bridge(PREFIX + "br0").ownerName(OWNER).portPrefix(PREFIX).memoryMiB(256).pidsMax(512)
+                .stopGrace(Duration.ofSeconds(2)).images(ImageSettings.localOnly()).build();
         AgentServer agent = new AgentServer(config);
         String step = "start the agent";
         Session session = null;

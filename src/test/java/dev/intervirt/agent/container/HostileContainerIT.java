@@ -1,6 +1,5 @@
 package dev.intervirt.agent.container;
 
-import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.support.AgentClient.Exchange;
 import dev.intervirt.agent.support.HostAudit;
 import dev.intervirt.agent.support.HostCommands;
@@ -35,9 +34,7 @@ class HostileContainerIT {
 
     @BeforeAll
     static void start() {
-        live.start(c -> new AgentConfig(c.port(), c.libvirtUri(), c.stateDir(), c.imageDir(), c.bridge(),
-                c.ownerName(), c.portPrefix(), MEMORY_MIB, PIDS_MAX, Duration.ofSeconds(2), c.maxMessageBytes(), c.debug(),
-                c.poweroffCommand(), c.rebootCommand(), c.upgradeCommand(), c.images()));
+        live.start(c -> c.toBuilder().memoryMiB(MEMORY_MIB).pidsMax(PIDS_MAX).stopGrace(Duration.ofSeconds(2)).build());
         for (int i = 2; i <= 3; i++) {
             String id = "hc" + i;
             live.ok(request("AddContainer").add("id", id).add("ipv4", "10.57.0." + i).add("ipv6", "fd57::" + i)

@@ -47,7 +47,7 @@ public class FakeHostProducers {
     @Produces
     @Singleton
     AgentConfig config() {
-        return AgentConfig.defaults().withStateDir(ROOT.resolve("state")).withMaxMessageBytes(MAX_MESSAGE_BYTES);
+        return AgentConfig.defaults().toBuilder().stateDir(ROOT.resolve("state")).maxMessageBytes(MAX_MESSAGE_BYTES).build();
     }
 
     @Produces

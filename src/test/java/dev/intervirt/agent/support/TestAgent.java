@@ -5,7 +5,6 @@ import dev.intervirt.agent.app.AgentServer;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * A real agent in the test JVM, on real libvirt and nftables, with host objects named for
@@ -49,9 +48,10 @@ public final class TestAgent implements AutoCloseable {
 
     /** Starts an agent on the existing test state, with settings changed by {@code tweak}. */
     public static TestAgent startKeepingState(java.util.function.UnaryOperator<AgentConfig> tweak) {
-        AgentConfig c = tweak.apply(new AgentConfig(AgentPorts.free(), "lxc:///system", STATE_DIR, IMAGE_DIR, BRIDGE, OWNER, PORT_PREFIX, 256,
-                512, Duration.ofSeconds(10), AgentConfig.DEFAULT_MAX_MESSAGE_BYTES, true, List.of(), List.of(), List.of(),
-                dev.intervirt.agent.image.ImageSettings.localOnly()));
+        // The defaults but for names, limits, debug logging and image sources (none but the store).
+        AgentConfig c = tweak.apply(AgentConfig.defaults().toBuilder().port(AgentPorts.free()).stateDir(STATE_DIR)
+                .imageDir(IMAGE_DIR).bridge(BRIDGE).ownerName(OWNER).portPrefix(PORT_PREFIX).memoryMiB(256).pidsMax(512)
+                .stopGrace(Duration.ofSeconds(10)).debug(true).images(dev.intervirt.agent.image.ImageSettings.localOnly()).build());
         TestAgent agent = new TestAgent(c);
         try {
             agent.server.start();
