@@ -33,8 +33,27 @@ public class AgentEndpointConfigurator extends ServerEndpointConfig.Configurator
         }
     }
 
+    /** Whether the runtime is Tyrus (the jar's, GlassFish's, Payara's), whose copy is unwrapped. */
+    private static final boolean TYRUS = present("org.glassfish.tyrus.core.ServerEndpointConfigWrapper");
+
     /** The endpoint's own configuration behind Tyrus' per-handshake copy (elsewhere: the one given). */
     static ServerEndpointConfig endpointConfig(ServerEndpointConfig sec) {
-        return sec instanceof ServerEndpointConfigWrapper copy ? copy.getWrapped() : sec;
+        return TYRUS ? TyrusCopy.unwrap(sec) : sec;
+    }
+
+    private static boolean present(String className) {
+        try {
+            Class.forName(className, false, AgentEndpointConfigurator.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /** Tyrus' class named only here, so that another WebSocket runtime never loads it. */
+    private static final class TyrusCopy {
+        static ServerEndpointConfig unwrap(ServerEndpointConfig sec) {
+            return sec instanceof ServerEndpointConfigWrapper copy ? copy.getWrapped() : sec;
+        }
     }
 }
