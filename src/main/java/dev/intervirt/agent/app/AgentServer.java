@@ -63,6 +63,8 @@ public final class AgentServer {
     /** How long a builder gets to clean up (unmount, remove its temporary tree) after SIGTERM. */
     private static final java.time.Duration HELPER_GRACE = java.time.Duration.ofSeconds(5);
 
+    private static final String WELD_NO_XML_VALIDATION = "org.jboss.weld.xml.disableValidating";
+
     private final AgentConfig config;
     private WeldContainer weld;
     private Server server;
@@ -81,6 +83,10 @@ public final class AgentServer {
             throw new StartupException("port " + config.port() + " is already in use (another agent running?).", null);
         }
         StepTimer steps = new StepTimer("server start");
+        // No XML Schema validation of beans.xml files (the beans are listed below): compiling the
+        // schemas loads ~340 classes, seconds of the appliance's start under emulation. Weld reads
+        // this key where it parses beans.xml, from the system properties only.
+        System.setProperty(WELD_NO_XML_VALIDATION, System.getProperty(WELD_NO_XML_VALIDATION, "true"));
         // The beans, listed: no scanning (a shaded jar costs seconds to scan, and package scans
         // miss classes when a package is split over several class path entries); the parsed
         // configuration is one of them. Their start is AgentLifecycle's, on the container's own
