@@ -35,7 +35,8 @@ public class ImageServerClient {
 
     private final Duration stallLimit;
     private final String base;
-    private final HttpClient http;
+    /** Made at the first request: building one loads the TLS trust store (seconds under emulation), needless while every image is in the store. */
+    private volatile HttpClient http;
 
     public ImageServerClient(String serverUrl) {
         this(serverUrl, STALL_LIMIT);
@@ -44,7 +45,20 @@ public class ImageServerClient {
     ImageServerClient(String serverUrl, Duration stallLimit) {
         this.stallLimit = stallLimit;
         this.base = serverUrl.endsWith("/") ? serverUrl : serverUrl + "/";
-        this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build();
+    }
+
+    private HttpClient http() {
+        HttpClient client = http;
+        if (client == null) {
+            synchronized (this) {
+                client = http;
+                if (client == null) {
+                    client = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build();
+                    http = client;
+                }
+            }
+        }
+        return client;
     }
 
     public String server() {
@@ -61,7 +75,7 @@ public class ImageServerClient {
     String text(String path) {
         HttpRequest request = HttpRequest.newBuilder(uri(path)).timeout(JSON_TIMEOUT).GET().build();
         try {
-            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            HttpResponse<String> r = http().send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             if (r.statusCode() != 200) {
                 throw new ImageSourceException("answered HTTP " + r.statusCode() + " for " + path);
             }
@@ -82,7 +96,7 @@ public class ImageServerClient {
         // The timeout bounds the wait for the answer's headers; the body has the stall watchdog.
         HttpRequest request = HttpRequest.newBuilder(uri(path)).timeout(stallLimit).GET().build();
         try {
-            HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> r = http().send(request, HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = r.body()) {
                 if (r.statusCode() != 200) {
                     throw new ImageSourceException("answered HTTP " + r.statusCode() + " for " + path);
