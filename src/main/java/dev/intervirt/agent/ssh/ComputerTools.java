@@ -48,25 +48,68 @@ public final class ComputerTools {
                 LOG.warning(SFTP_SERVER + " is missing (package openssh-sftp-server): computers get no SFTP");
                 return dir;
             }
+            if (upToDate(dir)) {
+                return dir; // as the last start made it: no ldd (a shell and the loader, ~0.5 s under emulation)
+            }
             ProcessRunner.Result ldd = ProcessRunner.exec(List.of("ldd", SFTP_SERVER.toString()), null, 10);
             if (!ldd.ok()) {
                 LOG.warning("ldd " + SFTP_SERVER + " failed: " + ldd.stderr());
                 return dir;
             }
+            StringBuilder manifest = new StringBuilder();
             for (String line : ldd.stdout().split("\n")) {
                 Matcher lib = LIBRARY.matcher(line);
                 Matcher loader = LOADER.matcher(line);
                 if (lib.find()) {
-                    copy(Path.of(lib.group(1)), dir.resolve("lib").resolve(Path.of(lib.group(1)).getFileName()));
+                    Path target = dir.resolve("lib").resolve(Path.of(lib.group(1)).getFileName());
+                    copy(Path.of(lib.group(1)), target);
+                    manifest.append(entry(Path.of(lib.group(1)), target));
                 } else if (loader.find()) {
                     copy(Path.of(loader.group(1)), dir.resolve("ld.so"));
+                    manifest.append(entry(Path.of(loader.group(1)), dir.resolve("ld.so")));
                 }
             }
             copy(SFTP_SERVER, dir.resolve("sftp-server"));
+            manifest.append(entry(SFTP_SERVER, dir.resolve("sftp-server")));
+            Files.writeString(dir.resolve(MANIFEST), manifest.toString());
         } catch (IOException e) {
             LOG.warning("cannot prepare " + dir + ": " + e.getMessage());
         }
         return dir;
+    }
+
+    /** What the last refresh copied: one line per file, "source size mtime-ms target". */
+    static final String MANIFEST = ".manifest";
+
+    private static String entry(Path source, Path target) throws IOException {
+        return source + "\t" + Files.size(source) + "\t" + Files.getLastModifiedTime(source).toMillis() + "\t" + target + "\n";
+    }
+
+    /**
+     * Whether every file of the last refresh is still the same in the guest (size and time, as a
+     * package upgrade changes them) and still in the directory.
+     */
+    static boolean upToDate(Path dir) {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve(MANIFEST));
+            if (lines.isEmpty()) {
+                return false;
+            }
+            for (String line : lines) {
+                String[] f = line.split("\t");
+                if (f.length != 4) {
+                    return false;
+                }
+                Path source = Path.of(f[0]);
+                if (Files.size(source) != Long.parseLong(f[1]) || Files.getLastModifiedTime(source).toMillis() != Long.parseLong(f[2])
+                        || !Files.isRegularFile(Path.of(f[3]))) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false; // no manifest (first start, older agent) or a source gone: refresh
+        }
     }
 
     /** The argument list that starts sftp-server inside a computer (in its home directory). */
