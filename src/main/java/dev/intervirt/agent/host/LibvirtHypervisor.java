@@ -337,6 +337,7 @@ public class LibvirtHypervisor implements Hypervisor {
                 preferContainerAsOomVictim(name, pid);
                 long now = System.nanoTime();
                 awaitInitExec(pid, Math.min(now + INIT_EXEC_WAIT.toNanos(), begun + INIT_EXEC_BUDGET.toNanos()));
+                runningCpuWeight.lower(name, pid);
                 return pid;
             } catch (HostException e) {
                 boolean cgroupRace = e.getMessage() != null && e.getMessage().contains("/sys/fs/cgroup/");
@@ -365,6 +366,7 @@ public class LibvirtHypervisor implements Hypervisor {
     }
 
     private static final String CONTAINER_OOM_SCORE_ADJ = "500";
+    private final RunningCpuWeight runningCpuWeight = new RunningCpuWeight();
 
     /** How long a start waits for pid 1 to exec the image's init once libvirt started the domain. */
     private static final Duration INIT_EXEC_WAIT = Duration.ofSeconds(3);
