@@ -165,10 +165,12 @@ chroot "$rootfs" dpkg-query -W -f '${Package}\n' | sort >"$work/packages.after"
 installed=$(comm -13 "$work/packages.before" "$work/packages.after")
 log "$step" "the role installed $(printf '%s\n' "$installed" | grep -c .) packages on the bare system:"
 printf '%s\n' "$installed" | fmt -w 100 | sed 's/^/  /' >&2
-for p in libvirt-daemon libvirt-daemon-driver-lxc libvirt-daemon-system nftables openjdk-21-jre-headless linux-image-amd64 systemd-sysv; do
+for p in libvirt-daemon libvirt-daemon-driver-lxc libvirt-daemon-driver-network nftables openjdk-21-jre-headless linux-image-amd64 systemd-sysv; do
   grep -qx "$p" "$work/packages.after" || die "$step" "the role did not install $p"
 done
-if grep -qx openssh-server "$work/packages.after"; then die "$step" "openssh-server is in the disk"; fi
+for p in openssh-server qemu-system-x86; do
+  if grep -qx "$p" "$work/packages.after"; then die "$step" "$p is in the disk"; fi
+done
 services_on "$rootfs"
 unbind_host_dirs "$rootfs"
 end "ansible (the role on the bare system)"
