@@ -5,6 +5,7 @@ import dev.intervirt.agent.value.Protocol;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
+import java.util.function.Consumer;
 
 /**
  * The agent's nftables state. It owns its tables by name and changes them element by element
@@ -17,7 +18,7 @@ import java.net.Inet6Address;
  * address; port forwards DNAT from any guest interface (and the guest's loopback) to a
  * container.
  */
-public interface Firewall {
+public interface Firewall extends FirewallElements {
 
     /** Ends what the firewall keeps running (the nft session); the rules stay. */
     default void close() {
@@ -37,14 +38,15 @@ public interface Firewall {
     /** Empties every set and map of the agent (wipe), keeping tables and chains. */
     void flushElements();
 
-    /** Flushes every element and re-adds what {@code reapply} adds, atomically where the firewall can. */
-    default void replaceElements(Runnable reapply) {
+    /**
+     * Replaces the whole element state: every set and map flushed, then what {@code elements} adds
+     * to the {@link FirewallElements} it is handed; throws if that fails. {@link NftFirewall} does
+     * it in one transaction; this default flushes, then adds through the live mutators (not atomic).
+     */
+    default void replaceElements(Consumer<FirewallElements> elements) {
         flushElements();
-        reapply.run();
+        elements.accept(this);
     }
-
-    /** Registers the addresses a port may send from. Idempotent. */
-    void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6);
 
     /** Removes the registration of a port (no error if absent). */
     void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6);
@@ -56,17 +58,8 @@ public interface Firewall {
         addPort(port, mac, newIpv4, newIpv6);
     }
 
-    /** Lets two ports exchange bridged traffic (both directions). Idempotent. */
-    void link(String portA, String portB);
-
     /** Stops bridged traffic between two ports (no error if absent). */
     void unlink(String portA, String portB);
-
-    /** Grants or revokes NATed access beyond the guest for a container's addresses. Idempotent. */
-    void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled);
-
-    /** DNATs guest traffic to {@code protocol/externalPort} to {@code target:internalPort}. Replaces any previous mapping. */
-    void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort);
 
     /** Points an existing forward at a new target (an address change); as {@link #addForward} if absent. */
     default void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {

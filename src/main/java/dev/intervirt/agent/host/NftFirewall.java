@@ -7,6 +7,7 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * {@link Firewall} on nftables: two tables of the agent's own, {@code table bridge <base>} and
@@ -82,7 +83,6 @@ public final class NftFirewall implements Firewall {
     private volatile boolean bridgeMetaSupported;
     private final String portPrefix;
     private final String portWildcard;
-    private final ThreadLocal<StringBuilder> batch = new ThreadLocal<>();
 
     /** Production instance: tables {@value #DEFAULT_TABLE}. */
     public NftFirewall(String bridge, int agentPort) {
@@ -183,98 +183,121 @@ public final class NftFirewall implements Firewall {
     // ------------------------------------------------------------------ mutators
 
     /**
-     * The whole element state in one transaction: every set and map flushed, then whatever
-     * {@code reapply} adds through the mutators below. Used at start, so elements a crashed agent
-     * left behind go while a running container's wires never drop for a moment.
+     * The whole element state in one transaction: every set and map flushed, then every element
+     * {@code elements} adds to the batch it is handed (text only, nothing runs before the end).
+     * Used at start and on repair, so elements a crashed agent left behind go while a running
+     * container's wires never drop for a moment.
      */
     @Override
-    public void replaceElements(Runnable reapply) {
-        StringBuilder script = new StringBuilder(flushScript());
-        batch.set(script);
-        try {
-            reapply.run();
-        } finally {
-            batch.remove();
-        }
-        check(nft.run(script.toString()));
-    }
-
-    /** Runs a mutator's script, or adds it to the transaction {@link #replaceElements} is collecting. */
-    private ProcessRunner.Result exec(String script) {
-        StringBuilder b = batch.get();
-        if (b == null) {
-            return nft.run(script);
-        }
-        b.append(script);
-        if (!script.endsWith("\n")) {
-            b.append('\n');
-        }
-        return new ProcessRunner.Result(0, "", "");
+    public void replaceElements(Consumer<FirewallElements> elements) {
+        ElementBatch batch = new ElementBatch();
+        elements.accept(batch);
+        check(nft.run(batch.close()));
     }
 
     /** Runs {@code script}; where it fails with {@code failure} in its stderr, runs {@code instead}. */
-    private ProcessRunner.Result execOr(String script, String failure, String instead) {
-        ProcessRunner.Result r = exec(script);
-        return !r.ok() && r.stderr().contains(failure) ? exec(instead) : r;
+    private ProcessRunner.Result runOr(String script, String failure, String instead) {
+        ProcessRunner.Result r = nft.run(script);
+        return !r.ok() && r.stderr().contains(failure) ? nft.run(instead) : r;
     }
-
 
     @Override
     public void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        check(exec(addPortScript(port, mac, ipv4, ipv6)));
+        check(nft.run(addPortScript(port, mac, ipv4, ipv6)));
     }
 
     @Override
     public void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        check(exec(removePortScript(port, mac, ipv4, ipv6)));
+        check(nft.run(removePortScript(port, mac, ipv4, ipv6)));
     }
 
     /** One transaction: the port is never without a registration, not even for a moment. */
     @Override
     public void movePort(String port, MacAddress mac, Inet4Address oldIpv4, Inet6Address oldIpv6,
                          Inet4Address newIpv4, Inet6Address newIpv6) {
-        check(exec(removePortScript(port, mac, oldIpv4, oldIpv6) + addPortScript(port, mac, newIpv4, newIpv6)));
+        check(nft.run(removePortScript(port, mac, oldIpv4, oldIpv6) + addPortScript(port, mac, newIpv4, newIpv6)));
     }
 
     @Override
     public void link(String portA, String portB) {
-        check(exec(linkScript(portA, portB)));
+        check(nft.run(linkScript(portA, portB)));
     }
 
     @Override
     public void unlink(String portA, String portB) {
-        check(exec(unlinkScript(portA, portB)));
+        check(nft.run(unlinkScript(portA, portB)));
     }
 
     @Override
     public void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
         String script = internetScript(ipv4, ipv6, enabled);
         if (!script.isEmpty()) {
-            check(exec(script));
+            check(nft.run(script));
         }
     }
 
     @Override
     public synchronized void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
         // "File exists": the key is mapped to another target, so it is replaced atomically.
-        check(execOr(addForwardScript(protocol, externalPort, target, internalPort),
+        check(runOr(addForwardScript(protocol, externalPort, target, internalPort),
                 "File exists", replaceForwardScript(protocol, externalPort, target, internalPort)));
     }
 
     /** Straight to the replacing transaction: an add would fail ("File exists") and cost the session. */
     @Override
     public synchronized void replaceForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
-        check(execOr(replaceForwardScript(protocol, externalPort, target, internalPort),
+        check(runOr(replaceForwardScript(protocol, externalPort, target, internalPort),
                 "No such file or directory", addForwardScript(protocol, externalPort, target, internalPort)));
     }
 
     @Override
     public synchronized void removeForward(Protocol protocol, int externalPort) {
-        ProcessRunner.Result r = exec(removeForwardScript(protocol, externalPort));
+        ProcessRunner.Result r = nft.run(removeForwardScript(protocol, externalPort));
         if (!r.ok() && r.stderr().contains("No such file or directory")) {
             return; // absent already
         }
         check(r);
+    }
+
+    /**
+     * The text of {@link #replaceElements}' transaction: the flush, then the additions, built by
+     * the same script builders as the live mutators. Closed once the transaction is taken.
+     */
+    private final class ElementBatch implements FirewallElements {
+        private final StringBuilder script = new StringBuilder(flushScript());
+        private boolean closed;
+
+        @Override
+        public void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+            addLines(addPortScript(port, mac, ipv4, ipv6));
+        }
+
+        @Override
+        public void link(String portA, String portB) {
+            addLines(linkScript(portA, portB));
+        }
+
+        @Override
+        public void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
+            addLines(internetScript(ipv4, ipv6, enabled));
+        }
+
+        @Override
+        public void addForward(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
+            addLines(addForwardScript(protocol, externalPort, target, internalPort));
+        }
+
+        private void addLines(String lines) {
+            if (closed) {
+                throw new IllegalStateException("element batch used after its transaction");
+            }
+            script.append(lines);
+        }
+
+        String close() {
+            closed = true;
+            return script.toString();
+        }
     }
 
     // ------------------------------------------------------------------ scripts (package-private for tests)

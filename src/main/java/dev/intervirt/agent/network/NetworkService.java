@@ -5,6 +5,7 @@ import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.ContainerNetns;
 import dev.intervirt.agent.host.ContainerNetns.Peer;
 import dev.intervirt.agent.host.Firewall;
+import dev.intervirt.agent.host.FirewallElements;
 import dev.intervirt.agent.host.HostRoutes;
 import dev.intervirt.agent.host.Undo;
 import dev.intervirt.agent.protocol.AgentException;
@@ -77,14 +78,30 @@ public class NetworkService {
 
     /** Host-side state of a new container: its port's addresses, internet access, host routes. */
     public void attach(ContainerRecord c) {
-        attachFirewall(c);
+        addContainerElements(c, firewall);
         attachRoutes(c);
     }
 
+    /**
+     * Every stored container's, link's and forward's firewall elements, added to {@code into}
+     * (the reconciler's batch of {@link Firewall#replaceElements}). Opens the SSH gateways of forwards.
+     */
+    public void addStoredElements(FirewallElements into) {
+        for (ContainerRecord c : topology.containers()) {
+            addContainerElements(c, into);
+        }
+        for (Link l : topology.links()) {
+            into.link(topology.get(l.a()).port(), topology.get(l.b()).port());
+        }
+        for (PortForward f : topology.forwards()) {
+            addForwardElement(f, topology.get(f.containerId()), into);
+        }
+    }
+
     /** The firewall part of {@link #attach}: the port's addresses and internet access. */
-    public void attachFirewall(ContainerRecord c) {
-        firewall.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
-        firewall.setInternet(c.ipv4(), c.ipv6(), c.internet());
+    private static void addContainerElements(ContainerRecord c, FirewallElements into) {
+        into.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
+        into.setInternet(c.ipv4(), c.ipv6(), c.internet());
     }
 
     /** The host routes of {@link #attach}, in one step. */
@@ -256,7 +273,7 @@ public class NetworkService {
             try (Undo undo = new Undo()) {
                 PortForward f = new PortForward(protocol, externalPort, id, internalPort);
                 undo.push(() -> closeGateway(f));
-                addForwardElement(f, c);
+                addForwardElement(f, c, firewall);
                 undo.push(() -> firewall.removeForward(protocol, externalPort));
                 topology.addForward(f);
                 undo.commit();
@@ -278,14 +295,13 @@ public class NetworkService {
     /**
      * The DNAT element of a forward: straight to the container, or, for its SSH port, to the
      * forward's SSH gateway (which reaches the computer's own sshd or the agent's SSH server).
-     * Also used at start, inside the firewall's element transaction.
      */
-    public void addForwardElement(PortForward f, ContainerRecord c) {
+    private void addForwardElement(PortForward f, ContainerRecord c, FirewallElements into) {
         if (SshGateways.handles(f.protocol(), f.internalPort())) {
             int gatewayPort = ssh.open(f.externalPort(), c.id());
-            firewall.addForward(f.protocol(), f.externalPort(), SshGateways.address(), gatewayPort);
+            into.addForward(f.protocol(), f.externalPort(), SshGateways.address(), gatewayPort);
         } else {
-            firewall.addForward(f.protocol(), f.externalPort(), c.ipv4(), f.internalPort());
+            into.addForward(f.protocol(), f.externalPort(), c.ipv4(), f.internalPort());
         }
     }
 

@@ -84,17 +84,7 @@ public class Reconciler {
         hypervisor.ensureNetwork();
         firewall.install();
         // One transaction: elements a killed agent added but never saved go, the stored ones stay.
-        firewall.replaceElements(() -> {
-            for (ContainerRecord c : topology.containers()) {
-                network.attachFirewall(c);
-            }
-            for (Link l : topology.links()) {
-                firewall.link(topology.get(l.a()).port(), topology.get(l.b()).port());
-            }
-            for (PortForward f : topology.forwards()) {
-                network.addForwardElement(f, topology.get(f.containerId()));
-            }
-        });
+        firewall.replaceElements(network::addStoredElements);
         Set<InetAddress> addresses = new HashSet<>();
         for (ContainerRecord c : topology.containers()) {
             network.attachRoutes(c);

@@ -157,6 +157,76 @@ class NftFirewallTest {
         assertEquals(1, nft.scripts.size());
     }
 
+    @Test
+    void replaceElementsIsOneTransactionOfTheFlushesAndEveryElement() throws Exception {
+        Inet4Address a4 = v4("10.0.0.5");
+        Inet6Address a6 = v6("fd00:a::5");
+        Inet4Address b4 = v4("10.0.0.6");
+        fw.replaceElements(batch -> {
+            batch.addPort("ivt9a", MAC, a4, a6);
+            batch.setInternet(a4, a6, true);
+            batch.addPort("ivt9b", new MacAddress("02:49:56:00:00:0b"), b4, null);
+            batch.setInternet(b4, null, false);
+            batch.link("ivt9a", "ivt9b");
+            batch.addForward(Protocol.TCP, 8080, a4, 80);
+        });
+        assertEquals(List.of("flush set bridge ivtest ports\n"
+                + "flush set bridge ivtest port_macs\n"
+                + "flush set bridge ivtest port_ipv4\n"
+                + "flush set bridge ivtest port_ipv6\n"
+                + "flush set bridge ivtest links\n"
+                + "flush set inet ivtest internet4\n"
+                + "flush set inet ivtest internet6\n"
+                + "flush map inet ivtest port_forwards\n"
+                + "add element bridge ivtest ports { \"ivt9a\" }\n"
+                + "add element bridge ivtest port_macs { \"ivt9a\" . 02:49:56:00:00:0a }\n"
+                + "add element bridge ivtest port_ipv4 { \"ivt9a\" . 10.0.0.5 }\n"
+                + "add element bridge ivtest port_ipv6 { \"ivt9a\" . fd00:a:0:0:0:0:0:5 }\n"
+                + "add element inet ivtest internet4 { 10.0.0.5 }\n"
+                + "add element inet ivtest internet6 { fd00:a:0:0:0:0:0:5 }\n"
+                + "add element bridge ivtest ports { \"ivt9b\" }\n"
+                + "add element bridge ivtest port_macs { \"ivt9b\" . 02:49:56:00:00:0b }\n"
+                + "add element bridge ivtest port_ipv4 { \"ivt9b\" . 10.0.0.6 }\n"
+                + "add element inet ivtest internet4 { 10.0.0.6 }\n"
+                + "delete element inet ivtest internet4 { 10.0.0.6 }\n"
+                + "add element bridge ivtest links { \"ivt9a\" . \"ivt9b\", \"ivt9b\" . \"ivt9a\" }\n"
+                + "add element inet ivtest port_forwards { tcp . 8080 : 10.0.0.5 . 80 }\n"), nft.scripts);
+    }
+
+    @Test
+    void aFailingReplacementThrowsAndIsNotRetriedElementByElement() throws Exception {
+        nft.answers.add(new ProcessRunner.Result(1, "", "Error: Could not process rule: File exists\n"));
+        Inet4Address a4 = v4("10.0.0.5");
+        Inet4Address b4 = v4("10.0.0.6");
+        CommandFailedException e = assertThrows(CommandFailedException.class, () -> fw.replaceElements(batch -> {
+            batch.addForward(Protocol.TCP, 8080, a4, 80);
+            batch.addForward(Protocol.TCP, 8080, b4, 80);
+        }));
+        assertTrue(e.getMessage().contains("File exists"), e.getMessage());
+        assertEquals(1, nft.scripts.size(), "one transaction, no \"File exists\" fallback inside it");
+        assertTrue(nft.scripts.get(0).startsWith("flush set bridge ivtest ports\n"), nft.scripts.get(0));
+    }
+
+    @Test
+    void aBadElementStopsTheReplacementBeforeAnythingRuns() throws Exception {
+        Inet4Address a4 = v4("10.0.0.5");
+        assertThrows(IllegalArgumentException.class, () -> fw.replaceElements(batch -> {
+            batch.link("ivt9a", "ivt9b");
+            batch.link("ivt9a", "ivt9a");
+        }));
+        assertThrows(IllegalArgumentException.class, () -> fw.replaceElements(
+                batch -> batch.addForward(Protocol.TCP, 55436, a4, 80)));
+        assertTrue(nft.scripts.isEmpty(), nft.scripts::toString);
+    }
+
+    @Test
+    void aBatchKeptBeyondItsTransactionRefusesElements() {
+        List<FirewallElements> kept = new ArrayList<>();
+        fw.replaceElements(kept::add);
+        assertThrows(IllegalStateException.class, () -> kept.get(0).link("ivt9a", "ivt9b"));
+        assertEquals(1, nft.scripts.size());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "a b", "a\"b", "ivt9a\" }\nflush ruleset\n", "a;b", "a{b", "a/b", "..", ".",
             "sixteen_chars_xx", "eth0\n", "é", "a\tb", "a*"})
