@@ -861,6 +861,48 @@ class NftFirewallIT {
         }
     }
 
+    /**
+     * The reconciler's replacement: one transaction swaps what a crashed agent left (a link, a
+     * forward and internet access of C's) for the stored state; a connection between ports
+     * linked before and after goes on. A replacement nft refuses (a forward key mapped twice)
+     * throws and changes nothing: no flush without the elements that follow it.
+     */
+    @Test
+    @Order(16)
+    void replaceElementsSwapsTheWholeStateInOneTransaction() throws Exception {
+        firewall.link(A.port(), B.port());
+        firewall.link(A.port(), C.port());
+        firewall.setInternet(C.v4(), C.v6(), true);
+        netns.setInternet(pids.get(C), true);
+        firewall.addForward(Protocol.TCP, FWD_TCP, C.v4(), 8080);
+        reachable(ping(A, C.ip4()), ping(C, "198.18.0.2"), tcp(clientNs, "198.19.0.1", FWD_TCP, C.ip4() + "\n169.254.0.1"));
+
+        java.util.function.Consumer<FirewallElements> stored = batch -> {
+            for (Box b : boxes) {
+                batch.addPort(b.port(), b.mac(), b.v4(), b.v6());
+                batch.setInternet(b.v4(), b.v6(), false);
+            }
+            batch.link(A.port(), B.port());
+            batch.addForward(Protocol.TCP, FWD_TCP, B.v4(), 8080);
+        };
+        try (Session s = new Session(A.ns(), "TCP4:" + B.ip4() + ":7001")) {
+            assertEquals("one", s.roundTrip("one"));
+            firewall.replaceElements(stored);
+            assertEquals("two", s.roundTrip("two"), "a connection of a pair linked before and after dropped");
+        }
+        String toB = B.ip4() + "\n169.254.0.1";
+        reachable(ping(A, B.ip4()), ping(B, A.ip6()), tcp(clientNs, "198.19.0.1", FWD_TCP, toB));
+        unreachable(ping(A, C.ip4()), ping(C, A.ip4()), ping(C, "198.18.0.2"));
+
+        CommandFailedException e = assertThrows(CommandFailedException.class, () -> firewall.replaceElements(batch -> {
+            batch.addForward(Protocol.TCP, FWD_TCP, C.v4(), 8080);
+            batch.addForward(Protocol.TCP, FWD_TCP, D.v4(), 8080);
+        }));
+        assertTrue(e.getMessage().contains("File exists"), e.getMessage());
+        reachable(ping(A, B.ip4()), tcp(clientNs, "198.19.0.1", FWD_TCP, toB));
+        netns.setInternet(pids.get(C), false);
+    }
+
     // =====================================================================================
     // helpers
 
