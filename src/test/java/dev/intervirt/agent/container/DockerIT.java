@@ -14,10 +14,9 @@ import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.DockerOverSsh;
 import dev.intervirt.agent.support.HostCommands;
 import dev.intervirt.agent.support.LiveAgent;
+import dev.intervirt.agent.support.OfflineDockerImage;
 import dev.intervirt.agent.support.SubprocessAgent;
 import dev.intervirt.agent.support.TestAgent;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -61,7 +59,7 @@ class DockerIT {
     static final String PEER = "ivdk2";
     static final String PEER_IPV4 = "10.213.32.3";
     static final String NAME = "ivweb";
-    static final String IMAGE = "intervirt-test/busybox-httpd";
+    static final String IMAGE = OfflineDockerImage.IMAGE;
     static final String PAGE = "served by busybox httpd from a volume, offline";
     static final Path LOG = Path.of("target/docker-it-agent.log");
 
@@ -105,12 +103,12 @@ class DockerIT {
             DockerClient docker = ssh.docker();
             // The client makes the volume directory over SFTP before creating the container.
             ChannelSftp sftp = ssh.sftp();
-            mkdirs(sftp, "/opt/intervirt/" + NAME);
+            OfflineDockerImage.mkdirs(sftp, "/opt/intervirt/" + NAME);
             sftp.put(new ByteArrayInputStream((PAGE + "\n").getBytes(StandardCharsets.UTF_8)), "/opt/intervirt/" + NAME + "/index.html");
             sftp.disconnect();
 
             // docker load (docker-java 3.7.0's createImageCmd, i.e. docker import, sends "{}" instead of the tar).
-            docker.loadImageCmd(new ByteArrayInputStream(imageArchive(busyboxRootfsTar()))).exec();
+            docker.loadImageCmd(new ByteArrayInputStream(OfflineDockerImage.archive())).exec();
             ExposedPort http = ExposedPort.tcp(80);
             HostConfig host = HostConfig.newHostConfig()
                     .withPortBindings(new PortBinding(Ports.Binding.bindPort(8080), http))
@@ -297,74 +295,10 @@ class DockerIT {
         }
     }
 
-    /** A {@code docker save} archive of one layer: manifest.json, the image config and the layer. */
-    static byte[] imageArchive(byte[] layer) throws Exception {
-        String diffId = "sha256:" + java.util.HexFormat.of().formatHex(
-                java.security.MessageDigest.getInstance("SHA-256").digest(layer));
-        byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},"
-                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + diffId + "\"]}}").getBytes(StandardCharsets.UTF_8);
-        byte[] manifest = ("[{\"Config\":\"config.json\",\"RepoTags\":[\"" + IMAGE + ":1\"],\"Layers\":[\"layer/layer.tar\"]}]")
-                .getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
-            TarArchiveEntry dir = new TarArchiveEntry("layer/");
-            dir.setMode(040755);
-            tar.putArchiveEntry(dir);
-            tar.closeArchiveEntry();
-            file(tar, "layer/layer.tar", layer, 0100644);
-            file(tar, "config.json", config, 0100644);
-            file(tar, "manifest.json", manifest, 0100644);
-        }
-        return out.toByteArray();
-    }
-
-    static void file(TarArchiveOutputStream tar, String name, byte[] content, int mode) throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(name);
-        e.setMode(mode);
-        e.setSize(content.length);
-        tar.putArchiveEntry(e);
-        tar.write(content);
-        tar.closeArchiveEntry();
-    }
-
-    /** A root filesystem made here (no registry): the guest's static busybox as httpd, sh and nc. */
-    static byte[] busyboxRootfsTar() throws IOException {
-        byte[] busybox = Files.readAllBytes(Path.of("/bin/busybox"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
-            for (String dir : List.of("bin/", "www/", "tmp/")) {
-                TarArchiveEntry d = new TarArchiveEntry(dir);
-                d.setMode(040755);
-                tar.putArchiveEntry(d);
-                tar.closeArchiveEntry();
-            }
-            file(tar, "bin/busybox", busybox, 0100755);
-            for (String applet : List.of("sh", "httpd", "nc")) {
-                TarArchiveEntry link = new TarArchiveEntry("bin/" + applet, TarArchiveEntry.LF_SYMLINK);
-                link.setLinkName("busybox");
-                tar.putArchiveEntry(link);
-                tar.closeArchiveEntry();
-            }
-        }
-        return out.toByteArray();
-    }
-
     /** The output of {@link DockerOverSsh#exec} of a command that must succeed. */
     static String output(String exitAndOutput) {
         assertTrue(exitAndOutput.startsWith("0:"), exitAndOutput);
         return exitAndOutput.substring(2).trim();
-    }
-
-    static void mkdirs(ChannelSftp sftp, String path) throws Exception {
-        StringBuilder p = new StringBuilder();
-        for (String part : path.substring(1).split("/")) {
-            p.append('/').append(part);
-            try {
-                sftp.stat(p.toString());
-            } catch (com.jcraft.jsch.SftpException e) {
-                sftp.mkdir(p.toString());
-            }
-        }
     }
 
     static void ok(jakarta.json.JsonObjectBuilder request) {

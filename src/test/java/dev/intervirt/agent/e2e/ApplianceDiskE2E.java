@@ -1,10 +1,21 @@
 package dev.intervirt.agent.e2e;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PortBinding;
+import com.github.dockerjava.api.model.Ports;
+import com.github.dockerjava.api.model.RestartPolicy;
+import com.github.dockerjava.api.model.Volume;
+import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSchException;
 import dev.intervirt.agent.support.AgentClient;
 import dev.intervirt.agent.support.AgentClient.Exchange;
+import dev.intervirt.agent.support.DockerOverSsh;
 import dev.intervirt.agent.support.JschLogin;
 import dev.intervirt.agent.support.LiveAgent;
+import dev.intervirt.agent.support.OfflineDockerImage;
 import jakarta.json.JsonObjectBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,6 +24,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -56,6 +68,7 @@ class ApplianceDiskE2E {
     private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration CALL = Duration.ofSeconds(60);
     private static final Duration CLIENT_SHUTDOWN_WAIT = Duration.ofSeconds(30);
+    private static final String WEB_PAGE = "served by busybox httpd in Docker in the appliance";
 
     private static ClientQemu vm;
     private static AgentClient client;
@@ -107,8 +120,41 @@ class ApplianceDiskE2E {
         assertPings(bHostPort, A_V4);
     }
 
+    /**
+     * The client's Docker way on IntervirtOS, inside the appliance (its kernel modules, cgroup v2
+     * and systemd in the computer): docker-java over SSH's dial-stdio loads an image made here
+     * (no registry), runs it with a published port and a volume under /opt/intervirt, and the
+     * linked computer fetches the page. Under the emulated CPU dockerd takes minutes to come up.
+     */
     @Test
     @Order(3)
+    void dockerInIntervirtosServesAPublishedPortToTheLinkedComputer() throws Exception {
+        long t0 = System.nanoTime();
+        try (DockerOverSsh ssh = awaitDocker(aHostPort)) {
+            double up = secondsSince(t0);
+            DockerClient docker = ssh.docker();
+            ChannelSftp sftp = ssh.sftp();
+            OfflineDockerImage.mkdirs(sftp, "/opt/intervirt/web");
+            sftp.put(new ByteArrayInputStream((WEB_PAGE + "\n").getBytes(StandardCharsets.UTF_8)), "/opt/intervirt/web/index.html");
+            sftp.disconnect();
+            docker.loadImageCmd(new ByteArrayInputStream(OfflineDockerImage.archive())).exec();
+            ExposedPort http = ExposedPort.tcp(80);
+            HostConfig host = HostConfig.newHostConfig()
+                    .withPortBindings(new PortBinding(Ports.Binding.bindPort(8080), http))
+                    .withBinds(new Bind("/opt/intervirt/web/", new Volume("/www")))
+                    .withRestartPolicy(RestartPolicy.unlessStoppedRestart());
+            String id = docker.createContainerCmd(OfflineDockerImage.IMAGE + ":1").withName("web").withHostConfig(host)
+                    .withExposedPorts(http).withCmd("/bin/httpd", "-f", "-p", "80", "-h", "/www").exec().getId();
+            docker.startContainerCmd(id).exec();
+            assertTrue(Boolean.TRUE.equals(docker.inspectContainerCmd(id).exec().getState().getRunning()));
+            System.out.printf("appliance-test: dockerd answered over SSH %.0f s after the computers were up, "
+                    + "the container ran %.0f s after that%n", up, secondsSince(t0) - up);
+        }
+        assertPageFromB();
+    }
+
+    @Test
+    @Order(4)
     void theGuestsOwnPort22OffersNoLogin() throws Exception {
         // The client's mistaken form: host P → guest internalPort (22) instead of externalPort.
         int port = freePort();
@@ -124,7 +170,7 @@ class ApplianceDiskE2E {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void shutdownEndsQemuByItselfWithinTheClientsWait() throws Exception {
         long t0 = System.nanoTime();
         ok(call(request("Command").add("command", "shutdown")));
@@ -138,7 +184,7 @@ class ApplianceDiskE2E {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aSecondBootBringsComputersLinksAndForwardsBack() throws Exception {
         boot("second boot");
         // QEMU's forwards die with QEMU; the client adds them again. The agent's are stored.
@@ -148,10 +194,12 @@ class ApplianceDiskE2E {
         assertTrue(a.contains(A_V4 + "/32"), a);
         assertPings(aHostPort, B_V4);
         assertPings(bHostPort, A_V4);
+        // Docker's restart policy (unless-stopped) brings the published container back.
+        assertPageFromB();
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void removedComputersAndAFinalShutdown() throws Exception {
         ok(call(request("RemoveContainer").add("id", A)));
         ok(call(request("RemoveContainer").add("id", B)));
@@ -210,6 +258,42 @@ class ApplianceDiskE2E {
     private static void assertPings(int sshPort, String to) throws Exception {
         String out = ssh(sshPort, "for i in 1 2 3 4 5; do ping -c 1 -W 3 " + to + " && exit 0; sleep 1; done; exit 1");
         assertTrue(out.contains("1 received") || out.contains("1 packets received"), out);
+    }
+
+    /** B fetches A's published page (curl of the IntervirtOS image), retried while Docker starts it. */
+    private static void assertPageFromB() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        String page = "";
+        while (!page.contains(WEB_PAGE) && System.nanoTime() < deadline) {
+            JschLogin.Output r = JschLogin.rootOnLoopback(bHostPort, 20_000)
+                    .runMerged("curl -s -m 10 http://" + A_V4 + ":8080/index.html", Duration.ofSeconds(60));
+            page = r.out();
+            if (!page.contains(WEB_PAGE)) {
+                Thread.sleep(2000);
+            }
+        }
+        assertEquals(WEB_PAGE, page.trim(), "B fetches the page A's Docker container publishes on 8080");
+    }
+
+    /** Logs in over A's forward until dockerd answers (under TCG its start takes minutes). */
+    private static DockerOverSsh awaitDocker(int port) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(8).toNanos();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            DockerOverSsh ssh = null;
+            try {
+                ssh = DockerOverSsh.connect(port);
+                ssh.docker().pingCmd().exec();
+                return ssh;
+            } catch (Exception e) {
+                last = e;
+                if (ssh != null) {
+                    ssh.close();
+                }
+                Thread.sleep(2000);
+            }
+        }
+        throw new AssertionError("dockerd did not answer over SSH within 8 minutes", last);
     }
 
     /** SSH as root with an empty password, retried while the computer's sshd starts (TCG). */
