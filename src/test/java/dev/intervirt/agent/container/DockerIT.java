@@ -257,23 +257,7 @@ class DockerIT {
 
     /** Logs in over the forward and waits until dockerd answers (the computer boots meanwhile). */
     static DockerOverSsh awaitDocker() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        Exception last = null;
-        while (System.nanoTime() < deadline) {
-            DockerOverSsh ssh = null;
-            try {
-                ssh = DockerOverSsh.connect(sshPort);
-                ssh.docker().pingCmd().exec();
-                return ssh;
-            } catch (Exception e) {
-                last = e;
-                if (ssh != null) {
-                    ssh.close();
-                }
-                Thread.sleep(200);
-            }
-        }
-        throw new AssertionError("dockerd did not answer over SSH within 90 s", last);
+        return DockerOverSsh.await(sshPort, Duration.ofSeconds(90), Duration.ofMillis(200));
     }
 
     static <T> T eventually(Supplier<T> attempt) {

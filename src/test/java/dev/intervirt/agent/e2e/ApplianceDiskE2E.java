@@ -130,7 +130,8 @@ class ApplianceDiskE2E {
     @Order(3)
     void dockerInIntervirtosServesAPublishedPortToTheLinkedComputer() throws Exception {
         long t0 = System.nanoTime();
-        try (DockerOverSsh ssh = awaitDocker(aHostPort)) {
+        // Under the emulated CPU dockerd takes minutes to come up after the computer.
+        try (DockerOverSsh ssh = DockerOverSsh.await(aHostPort, Duration.ofMinutes(8), Duration.ofSeconds(2))) {
             double up = secondsSince(t0);
             DockerClient docker = ssh.docker();
             ChannelSftp sftp = ssh.sftp();
@@ -273,27 +274,6 @@ class ApplianceDiskE2E {
             }
         }
         assertEquals(WEB_PAGE, page.trim(), "B fetches the page A's Docker container publishes on 8080");
-    }
-
-    /** Logs in over A's forward until dockerd answers (under TCG its start takes minutes). */
-    private static DockerOverSsh awaitDocker(int port) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(8).toNanos();
-        Exception last = null;
-        while (System.nanoTime() < deadline) {
-            DockerOverSsh ssh = null;
-            try {
-                ssh = DockerOverSsh.connect(port);
-                ssh.docker().pingCmd().exec();
-                return ssh;
-            } catch (Exception e) {
-                last = e;
-                if (ssh != null) {
-                    ssh.close();
-                }
-                Thread.sleep(2000);
-            }
-        }
-        throw new AssertionError("dockerd did not answer over SSH within 8 minutes", last);
     }
 
     /** SSH as root with an empty password, retried while the computer's sshd starts (TCG). */

@@ -51,6 +51,30 @@ public final class DockerOverSsh implements AutoCloseable {
         return new DockerOverSsh(login(port));
     }
 
+    /**
+     * Logs in on {@code port} until dockerd answers a ping (the computer boots meanwhile), trying
+     * again every {@code retry}; fails after {@code patience}.
+     */
+    public static DockerOverSsh await(int port, java.time.Duration patience, java.time.Duration retry) throws Exception {
+        long deadline = System.nanoTime() + patience.toNanos();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            DockerOverSsh ssh = null;
+            try {
+                ssh = connect(port);
+                ssh.docker().pingCmd().exec();
+                return ssh;
+            } catch (Exception e) {
+                last = e;
+                if (ssh != null) {
+                    ssh.close();
+                }
+                Thread.sleep(retry.toMillis());
+            }
+        }
+        throw new AssertionError("dockerd did not answer over SSH within " + patience.toSeconds() + " s", last);
+    }
+
     public static Session login(int port) throws JSchException {
         return JschLogin.rootOnLoopback(port, 10_000).open();
     }
