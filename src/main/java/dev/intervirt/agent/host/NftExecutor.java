@@ -44,8 +44,9 @@ interface NftExecutor {
     }
 
     /**
-     * The agent's own network namespace: scripts of set-element changes only go through
-     * libnftables in-process ({@link NftLibrary}, one context kept open) or, where the library
+     * The agent's own network namespace: scripts of set-element changes only, and the table
+     * names' listing ({@code list tables}), go through libnftables in-process ({@link NftLibrary},
+     * one context kept open) or, for element changes where the library
      * cannot be loaded, a long-lived {@link NftSession} (its small marker set {@code markerSet},
      * e.g. {@code bridge intervirt seq}); anything else, and any element script the session could
      * not run, through a one-shot {@code nft -f -} (see {@link #oneShot}). Direct writes to /proc/sys.

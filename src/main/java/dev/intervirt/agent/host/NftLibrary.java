@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.logging.Logger;
 
 /**
- * Set-element transactions through libnftables in the agent's own process (JNA): the same
+ * Set-element transactions (and the table names' listing) through libnftables in the agent's
+ * own process (JNA): the same
  * library {@code nft} is built on, one context kept open (as {@link NftSession}'s process keeps
  * its socket: no ~12 ms close after a deletion), each batch one {@code nft_run_cmd_from_buffer}
  * call and thus one transaction, answered in the calling thread with no pipe and no other

@@ -36,7 +36,7 @@ public class ImageServerClient {
     private final Duration stallLimit;
     private final String base;
     /** Made at the first request: building one loads the TLS trust store (seconds under emulation), needless while every image is in the store. */
-    private volatile HttpClient http;
+    private HttpClient http;
 
     public ImageServerClient(String serverUrl) {
         this(serverUrl, STALL_LIMIT);
@@ -47,18 +47,11 @@ public class ImageServerClient {
         this.base = serverUrl.endsWith("/") ? serverUrl : serverUrl + "/";
     }
 
-    private HttpClient http() {
-        HttpClient client = http;
-        if (client == null) {
-            synchronized (this) {
-                client = http;
-                if (client == null) {
-                    client = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build();
-                    http = client;
-                }
-            }
+    private synchronized HttpClient http() {
+        if (http == null) {
+            http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NORMAL).build();
         }
-        return client;
+        return http;
     }
 
     public String server() {
