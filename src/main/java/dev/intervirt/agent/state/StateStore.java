@@ -4,8 +4,6 @@ import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
 import dev.intervirt.agent.protocol.Json;
 
-import jakarta.json.JsonObject;
-
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.ByteBuffer;
@@ -15,22 +13,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Keeps the topology durable in {@code <state-dir>/topology.json}: written to a temporary file,
  * flushed to disk, then renamed over the old one, so a crash leaves either the old or the new
  * state, never a torn one. A request is acknowledged only after its save returned.
  *
- * <p>Link changes, the frequent ones (a switch of 100 computers is 4,950 Connects), are
- * appended to {@code topology.journal} instead, one flushed line each, so their cost does not
- * grow with the topology (a whole snapshot with 4,950 links is ~170 KB). Loading applies the
- * journal's complete lines to the snapshot in order; a torn last line was never acknowledged
- * and is ignored. Every snapshot empties the journal; a full journal asks for a snapshot.
- * Replaying a link change is idempotent, so a crash between a snapshot and the emptying of
- * the journal loses nothing.
+ * <p>Single changes (a link, a container's record, a forward: a switch of 100 computers is
+ * 4,950 Connects) are appended to {@code topology.journal} instead, one flushed line each
+ * ({@link JournalEntry}), so their cost does not grow with the topology (a whole snapshot with
+ * 4,950 links is ~170 KB and two flushes more). Loading applies the journal's complete lines to
+ * the snapshot in order; a torn last line was never acknowledged and is ignored. Every snapshot
+ * empties the journal; a full journal asks for a snapshot. Every entry sets a value rather than
+ * changing one, so a crash between a snapshot and the emptying of the journal loses nothing.
  */
 public class StateStore {
 
@@ -61,19 +57,24 @@ public class StateStore {
     }
 
     public StoredTopology load() {
-        if (!Files.exists(file)) {
-            return StoredTopology.empty();
+        StoredTopology snapshot = StoredTopology.empty();
+        if (Files.exists(file)) {
+            snapshot = readSnapshot();
         }
+        return withJournal(snapshot);
+    }
+
+    private StoredTopology readSnapshot() {
         StoredTopology snapshot;
         try {
             snapshot = Json.jsonb().fromJson(Files.readString(file), StoredTopology.class);
         } catch (IOException | RuntimeException e) {
             throw new AgentException(ErrorCode.GUEST, "Cannot read the stored topology " + file + ": " + e.getMessage(), e);
         }
-        return withJournal(snapshot);
+        return snapshot;
     }
 
-    /** The snapshot with the journal's complete lines applied in order. */
+    /** The snapshot with the journal's complete entries applied in order. */
     private StoredTopology withJournal(StoredTopology snapshot) {
         if (!Files.exists(journal)) {
             journalGoodBytes = 0;
@@ -85,54 +86,48 @@ public class StateStore {
         } catch (IOException e) {
             throw new AgentException(ErrorCode.GUEST, "Cannot read the topology journal " + journal + ": " + e.getMessage(), e);
         }
-        Set<Link> links = new LinkedHashSet<>(snapshot.links() == null ? List.of() : snapshot.links());
+        JournalEntry.Replay replay = new JournalEntry.Replay(snapshot);
         int end = text.lastIndexOf('\n');
         int applied = 0;
         long goodBytes = 0;
         List<String> lines = end < 0 ? List.of() : List.of(text.substring(0, end).split("\n"));
         for (String line : lines) {
+            JournalEntry entry;
             try {
-                JsonObject o = jakarta.json.Json.createReader(new StringReader(line)).readObject();
-                Link link = new Link(o.getString("a"), o.getString("b"));
-                if (o.getString("op").equals("link")) {
-                    links.add(link);
-                } else {
-                    links.remove(link);
-                }
-                applied++;
-                goodBytes += line.getBytes(StandardCharsets.UTF_8).length + 1;
+                entry = JournalEntry.parse(JournalEntry.JSON.createReader(new StringReader(line)).readObject());
             } catch (RuntimeException e) {
                 break; // a damaged line: nothing after it was acknowledged either
             }
+            entry.applyTo(replay);
+            applied++;
+            goodBytes += line.getBytes(StandardCharsets.UTF_8).length + 1;
         }
         journalLines = applied;
         journalHasBytes = !text.isEmpty();
         journalGoodBytes = goodBytes;
-        return new StoredTopology(snapshot.version(), snapshot.nextSlot(), snapshot.containers(), List.copyOf(links),
-                snapshot.forwards());
+        return replay.result();
     }
 
     /**
-     * Appends one link change durably. Returns false, writing nothing, when the journal is full:
+     * Appends one change durably. Returns false, writing nothing, when the journal is full:
      * the caller then saves a snapshot instead.
      */
-    public boolean appendLinkChange(Link link, boolean linked) {
+    public boolean append(JournalEntry entry) {
         if (journalLines >= JOURNAL_LIMIT) {
             return false;
         }
-        String line = jakarta.json.Json.createObjectBuilder().add("op", linked ? "link" : "unlink").add("a", link.a())
-                .add("b", link.b()).build() + "\n";
+        byte[] bytes = (entry.toJson() + "\n").getBytes(StandardCharsets.UTF_8);
         try {
             Files.createDirectories(journal.getParent());
-            byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
             try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                if (journalGoodBytes >= 0 && ch.size() > journalGoodBytes) {
+                long size = ch.size();
+                if (journalGoodBytes >= 0 && size > journalGoodBytes) {
                     ch.truncate(journalGoodBytes);
+                    size = journalGoodBytes;
                 }
-                ch.position(ch.size());
                 ByteBuffer buf = ByteBuffer.wrap(bytes);
                 while (buf.hasRemaining()) {
-                    ch.write(buf);
+                    size += ch.write(buf, size);
                 }
                 ch.force(false);
                 if (journalGoodBytes >= 0) {

@@ -84,7 +84,7 @@ public class Topology {
         ContainerRecord r = new ContainerRecord(id, portPrefix + nextSlot, mac, ipv4, ipv6, internet, image, false);
         containers.put(id, r);
         nextSlot++;
-        persistOrUndo(() -> {
+        persistOrUndo(new JournalEntry.ContainerPut(stored(r), nextSlot), () -> {
             containers.remove(id);
             nextSlot--;
         });
@@ -130,7 +130,7 @@ public class Topology {
             throw AgentException.noSuchContainer(record.id());
         }
         containers.put(record.id(), record);
-        persistOrUndo(() -> containers.put(old.id(), old));
+        persistOrUndo(new JournalEntry.ContainerPut(stored(record), nextSlot), () -> containers.put(old.id(), old));
     }
 
     /** Forgets the container with its links and forwards, and saves. */
@@ -143,7 +143,7 @@ public class Topology {
         List<PortForward> oldForwards = forwards.values().stream().filter(f -> f.containerId().equals(id)).toList();
         oldLinks.forEach(links::remove);
         oldForwards.forEach(f -> forwards.remove(new ForwardKey(f.protocol(), f.externalPort())));
-        persistOrUndo(() -> {
+        persistOrUndo(new JournalEntry.ContainersRemoved(List.of(id)), () -> {
             containers.put(id, old);
             links.addAll(oldLinks);
             oldForwards.forEach(f -> forwards.put(new ForwardKey(f.protocol(), f.externalPort()), f));
@@ -159,7 +159,7 @@ public class Topology {
         containers.keySet().removeAll(gone);
         links.removeIf(l -> gone.contains(l.a()) || gone.contains(l.b()));
         forwards.values().removeIf(f -> gone.contains(f.containerId()));
-        persistOrUndo(() -> {
+        persistOrUndo(new JournalEntry.ContainersRemoved(List.copyOf(gone)), () -> {
             containers.clear();
             containers.putAll(oldContainers);
             links.clear();
@@ -177,13 +177,13 @@ public class Topology {
 
     public synchronized void addLink(Link link) {
         if (links.add(link)) {
-            persistLinkOrUndo(link, true, () -> links.remove(link));
+            persistOrUndo(new JournalEntry.LinkChange(link, true), () -> links.remove(link));
         }
     }
 
     public synchronized void removeLink(Link link) {
         if (links.remove(link)) {
-            persistLinkOrUndo(link, false, () -> links.add(link));
+            persistOrUndo(new JournalEntry.LinkChange(link, false), () -> links.add(link));
         }
     }
 
@@ -215,7 +215,7 @@ public class Topology {
     public synchronized void addForward(PortForward forward) {
         ForwardKey key = new ForwardKey(forward.protocol(), forward.externalPort());
         PortForward old = forwards.put(key, forward);
-        persistOrUndo(() -> {
+        persistOrUndo(new JournalEntry.ForwardPut(stored(forward)), () -> {
             if (old == null) {
                 forwards.remove(key);
             } else {
@@ -228,7 +228,7 @@ public class Topology {
         ForwardKey key = new ForwardKey(protocol, externalPort);
         PortForward old = forwards.remove(key);
         if (old != null) {
-            persistOrUndo(() -> forwards.put(key, old));
+            persistOrUndo(new JournalEntry.ForwardRemoved(protocol.wireName(), externalPort), () -> forwards.put(key, old));
         }
     }
 
@@ -242,10 +242,14 @@ public class Topology {
 
     // ---- persistence ------------------------------------------------------------------------
 
-    /** A link change goes to the journal (constant cost), or a snapshot when the journal is full. */
-    private void persistLinkOrUndo(Link link, boolean linked, Runnable undo) {
+    /**
+     * The change goes to the journal (constant cost, whatever the topology's size), or the whole
+     * topology to a snapshot when the journal is full; if neither is durable, the in-memory
+     * change is undone.
+     */
+    private void persistOrUndo(JournalEntry change, Runnable undo) {
         try {
-            if (!store.appendLinkChange(link, linked)) {
+            if (!store.append(change)) {
                 store.save(toStored());
             }
         } catch (RuntimeException e) {
@@ -254,23 +258,20 @@ public class Topology {
         }
     }
 
-    private void persistOrUndo(Runnable undo) {
-        try {
-            store.save(toStored());
-        } catch (RuntimeException e) {
-            undo.run();
-            throw e;
-        }
+    synchronized StoredTopology toStored() {
+        List<StoredContainer> cs = containers.values().stream().map(Topology::stored).toList();
+        List<Link> ls = List.copyOf(links);
+        List<StoredForward> fs = forwards.values().stream().map(Topology::stored).toList();
+        return new StoredTopology(StoredTopology.CURRENT_VERSION, nextSlot, cs, ls, fs);
     }
 
-    synchronized StoredTopology toStored() {
-        List<StoredContainer> cs = containers.values().stream().map(c -> new StoredContainer(c.id(), c.port(),
-                c.mac().canonical(), IpAddresses.format(c.ipv4()), IpAddresses.format(c.ipv6()), c.internet(),
-                c.image().toString(), c.running())).toList();
-        List<Link> ls = List.copyOf(links);
-        List<StoredForward> fs = forwards.values().stream().map(f -> new StoredForward(f.protocol().wireName(),
-                f.externalPort(), f.containerId(), f.internalPort())).toList();
-        return new StoredTopology(StoredTopology.CURRENT_VERSION, nextSlot, cs, ls, fs);
+    private static StoredContainer stored(ContainerRecord c) {
+        return new StoredContainer(c.id(), c.port(), c.mac().canonical(), IpAddresses.format(c.ipv4()),
+                IpAddresses.format(c.ipv6()), c.internet(), c.image().toString(), c.running());
+    }
+
+    private static StoredForward stored(PortForward f) {
+        return new StoredForward(f.protocol().wireName(), f.externalPort(), f.containerId(), f.internalPort());
     }
 
     private void restore(StoredTopology stored) {

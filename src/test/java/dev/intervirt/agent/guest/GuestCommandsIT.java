@@ -268,8 +268,10 @@ class GuestCommandsIT {
         System.out.printf("%s: command ran %d ms after the client received the reply%n", command,
                 (ranAt - reply.epochNanos) / 1_000_000);
 
-        String topology = Files.readString(TestAgent.STATE_DIR.resolve("topology.json"));
-        assertFalse(topology.contains("\"running\":false"), "every container keeps its running intent: " + topology);
+        // As the agent reads it at start: the snapshot with the journal's changes.
+        var stored = new dev.intervirt.agent.state.StateStore(TestAgent.STATE_DIR).load().containers();
+        assertTrue(stored.stream().map(c -> c.id()).toList().containsAll(ids), "every container is stored: " + stored);
+        assertTrue(stored.stream().allMatch(c -> c.running()), "every container keeps its running intent: " + stored);
 
         // The guest comes back: a new agent on the same state starts the containers meant to run.
         live.restartKeepingState(COMMANDS);

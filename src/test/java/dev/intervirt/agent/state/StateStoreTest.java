@@ -69,10 +69,10 @@ class StateStoreTest {
         StateStore store = new StateStore(dir);
         store.save(sample());
         Link extra = new Link("computer-2", "computer-3");
-        assertTrue(store.appendLinkChange(extra, true));
-        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-2"), false));
-        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-4"), true));
-        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-4"), false));
+        assertTrue(store.append(new JournalEntry.LinkChange(extra, true)));
+        assertTrue(store.append(new JournalEntry.LinkChange(new Link("computer-1", "computer-2"), false)));
+        assertTrue(store.append(new JournalEntry.LinkChange(new Link("computer-1", "computer-4"), true)));
+        assertTrue(store.append(new JournalEntry.LinkChange(new Link("computer-1", "computer-4"), false)));
         String snapshot = Files.readString(store.file());
         assertFalse(snapshot.contains("computer-3"), "link changes do not rewrite the snapshot");
         assertEquals(List.of(extra), new StateStore(dir).load().links());
@@ -82,7 +82,7 @@ class StateStoreTest {
         assertEquals(List.of(extra), restarted.load().links());
         // the next change after the restart is not glued to the torn line (and lost at the next load)
         Link later = new Link("computer-1", "computer-5");
-        assertTrue(restarted.appendLinkChange(later, true));
+        assertTrue(restarted.append(new JournalEntry.LinkChange(later, true)));
         assertEquals(List.of(extra, later), new StateStore(dir).load().links());
     }
 
@@ -91,12 +91,66 @@ class StateStoreTest {
         StateStore store = new StateStore(dir);
         store.save(sample());
         for (int i = 0; i < StateStore.JOURNAL_LIMIT; i++) {
-            assertTrue(store.appendLinkChange(new Link("computer-1", "computer-2"), i % 2 == 1));
+            assertTrue(store.append(new JournalEntry.LinkChange(new Link("computer-1", "computer-2"), i % 2 == 1)));
         }
-        assertFalse(store.appendLinkChange(new Link("computer-1", "computer-2"), false), "full: a snapshot is due");
+        assertFalse(store.append(new JournalEntry.LinkChange(new Link("computer-1", "computer-2"), false)), "full: a snapshot is due");
         store.save(sample());
         assertEquals(0, Files.size(dir.resolve("topology.journal")));
-        assertTrue(store.appendLinkChange(new Link("computer-1", "computer-2"), false));
+        assertTrue(store.append(new JournalEntry.LinkChange(new Link("computer-1", "computer-2"), false)));
+        assertEquals(List.of(), new StateStore(dir).load().links());
+    }
+
+    @Test
+    void containerAndForwardChangesAreJournaledToo() throws Exception {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        String snapshot = Files.readString(store.file());
+        StoredContainer moved = new StoredContainer("computer-2", "ivc3", "0a:00:00:00:00:02", "192.168.0.9",
+                "fd00:0:0:0:0:0:0:2", false, "debian/trixie", true);
+        StoredContainer added = new StoredContainer("computer-5", "ivc4", "0a:00:00:00:00:05", "192.168.0.5",
+                "fd00:0:0:0:0:0:0:5", true, "debian/13", false);
+        assertTrue(store.append(new JournalEntry.ContainerPut(moved, 4)));
+        assertTrue(store.append(new JournalEntry.ContainerPut(added, 5)));
+        assertTrue(store.append(new JournalEntry.LinkChange(new Link("computer-5", "computer-2"), true)));
+        assertTrue(store.append(new JournalEntry.ForwardPut(new StoredForward("udp", 53, "computer-5", 53))));
+        assertTrue(store.append(new JournalEntry.ForwardRemoved("tcp", 8080)));
+        assertTrue(store.append(new JournalEntry.ContainersRemoved(List.of("computer-1"))));
+        assertEquals(snapshot, Files.readString(store.file()), "single changes do not rewrite the snapshot");
+
+        StoredTopology expected = new StoredTopology(StoredTopology.CURRENT_VERSION, 5, List.of(moved, added),
+                List.of(new Link("computer-2", "computer-5")), List.of(new StoredForward("udp", 53, "computer-5", 53)));
+        assertEquals(expected, new StateStore(dir).load());
+        // The journal replayed over a snapshot that already holds it (a crash before the journal
+        // was emptied) gives the same topology: every entry sets a value.
+        Files.copy(dir.resolve("topology.journal"), dir.resolve("kept"));
+        store.save(expected);
+        Files.copy(dir.resolve("kept"), dir.resolve("topology.journal"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(expected, new StateStore(dir).load());
+    }
+
+    @Test
+    void aRemovedContainerTakesItsLinksAndForwardsAndMayComeBack() {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        StoredContainer again = new StoredContainer("computer-1", "ivc7", "0a:00:00:00:00:07", "192.168.0.7",
+                "fd00:0:0:0:0:0:0:7", false, "debian/13", false);
+        assertTrue(store.append(new JournalEntry.ContainersRemoved(List.of("computer-1"))));
+        assertTrue(store.append(new JournalEntry.ContainerPut(again, 8)));
+        StoredTopology t = new StateStore(dir).load();
+        assertEquals(List.of("computer-2", "computer-1"), t.containers().stream().map(StoredContainer::id).toList());
+        assertEquals(again, t.containers().get(1));
+        assertEquals(List.of(), t.links(), "the old links went with the old container");
+        assertEquals(List.of(), t.forwards());
+        assertEquals(8, t.nextSlot());
+    }
+
+    @Test
+    void anUnknownEntryEndsTheReplayLikeADamagedLine() throws Exception {
+        StateStore store = new StateStore(dir);
+        store.save(sample());
+        assertTrue(store.append(new JournalEntry.LinkChange(new Link("computer-1", "computer-2"), false)));
+        Files.writeString(dir.resolve("topology.journal"), "{\"op\":\"teleport\",\"a\":\"x\"}\n"
+                + "{\"op\":\"link\",\"a\":\"computer-1\",\"b\":\"computer-2\"}\n", java.nio.file.StandardOpenOption.APPEND);
         assertEquals(List.of(), new StateStore(dir).load().links());
     }
 

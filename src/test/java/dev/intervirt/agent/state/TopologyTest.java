@@ -87,7 +87,7 @@ class TopologyTest {
         assertEquals(r, topology.get("computer-93281"));
         assertEquals(r, topology.find("computer-93281").orElseThrow());
         assertEquals(List.of(r), topology.containers());
-        assertTrue(Files.exists(dir.resolve("topology.json")), "saved before returning");
+        assertEquals(List.of(r), reopen().containers(), "saved before returning");
     }
 
     @Test
@@ -366,22 +366,31 @@ class TopologyTest {
     void noTemporaryFileIsLeftBehind() {
         add(1);
         add(2);
+        new StateStore(dir).save(topology.toStored());
         assertTrue(Files.exists(dir.resolve("topology.json")));
         assertFalse(Files.exists(dir.resolve("topology.json.tmp")));
     }
 
     // ---- a failing save undoes the in-memory change ----------------------------------------
 
-    /** Directories where the temporary file and the journal should go make every save fail. */
+    /**
+     * Directories where the temporary file and the journal should go make every save fail (the
+     * journal, which holds the changes made so far, is moved aside and back).
+     */
     void breakSaving() throws Exception {
         Files.createDirectories(dir.resolve("topology.json.tmp"));
-        Files.deleteIfExists(dir.resolve("topology.journal"));
+        if (Files.exists(dir.resolve("topology.journal"))) {
+            Files.move(dir.resolve("topology.journal"), dir.resolve("journal.aside"));
+        }
         Files.createDirectories(dir.resolve("topology.journal"));
     }
 
     void repairSaving() throws Exception {
         Files.delete(dir.resolve("topology.json.tmp"));
         Files.delete(dir.resolve("topology.journal"));
+        if (Files.exists(dir.resolve("journal.aside"))) {
+            Files.move(dir.resolve("journal.aside"), dir.resolve("topology.journal"));
+        }
     }
 
     @Test
