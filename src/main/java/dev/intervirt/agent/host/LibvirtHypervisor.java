@@ -394,7 +394,7 @@ public class LibvirtHypervisor implements Hypervisor {
             } catch (IOException e) {
                 return; // gone: the start's own checks report it
             }
-            sleep(5);
+            sleep(1); // a start waits on this: a coarse poll adds its half-period to every start
         }
         LOG.warning("pid " + pid + " still runs the cgroup placement; replying without waiting longer");
     }

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -30,7 +31,9 @@ import java.util.List;
  */
 public class StateStore {
 
-    /** Journal lines before the next link change asks for a snapshot instead. */
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(StateStore.class.getName());
+
+    /** Journal lines before the next change asks for a snapshot instead. */
     static final int JOURNAL_LIMIT = 2000;
 
     private final Path file;
@@ -45,6 +48,8 @@ public class StateStore {
      * glue itself to that line and be lost, with every line after it, at the next load.
      */
     private long journalGoodBytes = -1;
+    /** The journal file was there at the last load, append or snapshot (so its absence now means it was removed). */
+    private boolean journalExists;
 
     public StateStore(Path stateDir) {
         this.file = stateDir.resolve("topology.json");
@@ -76,7 +81,8 @@ public class StateStore {
 
     /** The snapshot with the journal's complete entries applied in order. */
     private StoredTopology withJournal(StoredTopology snapshot) {
-        if (!Files.exists(journal)) {
+        journalExists = Files.exists(journal);
+        if (!journalExists) {
             journalGoodBytes = 0;
             return snapshot;
         }
@@ -109,36 +115,60 @@ public class StateStore {
     }
 
     /**
-     * Appends one change durably. Returns false, writing nothing, when the journal is full:
-     * the caller then saves a snapshot instead.
+     * Appends one change durably. Returns false, writing nothing, when the journal is full, or
+     * when it lost lines acknowledged earlier (removed or cut underneath the agent): the caller
+     * then saves a snapshot of the whole topology instead, which puts them back.
      */
     public boolean append(JournalEntry entry) {
         if (journalLines >= JOURNAL_LIMIT) {
             return false;
         }
         byte[] bytes = (entry.toJson() + "\n").getBytes(StandardCharsets.UTF_8);
-        try {
-            Files.createDirectories(journal.getParent());
-            try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                long size = ch.size();
-                if (journalGoodBytes >= 0 && size > journalGoodBytes) {
-                    ch.truncate(journalGoodBytes);
-                    size = journalGoodBytes;
-                }
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) {
-                    size += ch.write(buf, size);
-                }
-                ch.force(false);
-                if (journalGoodBytes >= 0) {
-                    journalGoodBytes += bytes.length;
-                }
+        try (FileChannel ch = openJournal()) {
+            if (ch == null) {
+                return false;
+            }
+            long size = ch.size();
+            if (journalGoodBytes >= 0 && size < journalGoodBytes) {
+                LOG.warning("the topology journal " + journal + " lost lines underneath the agent; saving a snapshot");
+                return false;
+            }
+            if (journalGoodBytes >= 0 && size > journalGoodBytes) {
+                ch.truncate(journalGoodBytes);
+                size = journalGoodBytes;
+            }
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                size += ch.write(buf, size);
+            }
+            ch.force(false);
+            if (journalGoodBytes >= 0) {
+                journalGoodBytes += bytes.length;
             }
             journalLines++;
             journalHasBytes = true;
+            journalExists = true;
             return true;
         } catch (IOException e) {
             throw new AgentException(ErrorCode.GUEST, "Cannot save the topology to " + journal + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The journal for writing; null when it should be there and is not (removed underneath:
+     * a snapshot is due). Only a journal not made yet is created, so a removed one is noticed
+     * instead of being silently replaced by an empty one.
+     */
+    private FileChannel openJournal() throws IOException {
+        if (!journalExists) {
+            Files.createDirectories(journal.getParent());
+            return FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        }
+        try {
+            return FileChannel.open(journal, StandardOpenOption.WRITE);
+        } catch (NoSuchFileException e) {
+            LOG.warning("the topology journal " + journal + " was removed underneath the agent; saving a snapshot");
+            return null;
         }
     }
 
@@ -177,11 +207,12 @@ public class StateStore {
         try (FileChannel j = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             j.force(true);
+            journalExists = true;
             journalLines = 0;
             journalHasBytes = false;
             journalGoodBytes = 0;
         } catch (IOException e) {
-            java.util.logging.Logger.getLogger(StateStore.class.getName()).warning(
+            LOG.warning(
                     "cannot empty the topology journal " + journal + " (kept; replaying it is harmless): " + e.getMessage());
         }
     }

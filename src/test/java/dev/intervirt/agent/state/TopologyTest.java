@@ -394,6 +394,29 @@ class TopologyTest {
     }
 
     @Test
+    void aJournalRemovedUnderneathIsHealedByASnapshot() throws Exception {
+        add(1);
+        add(2);
+        Files.delete(dir.resolve("topology.journal"));
+        topology.addLink(new Link("computer-1", "computer-2"));
+        Topology again = reopen();
+        assertEquals(List.of("computer-1", "computer-2"), again.containers().stream().map(ContainerRecord::id).toList());
+        assertEquals(List.of(new Link("computer-1", "computer-2")), again.links());
+    }
+
+    @Test
+    void aJournalCutUnderneathIsHealedByASnapshot() throws Exception {
+        add(1);
+        add(2);
+        try (var ch = java.nio.channels.FileChannel.open(dir.resolve("topology.journal"), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(10);
+        }
+        add(3);
+        assertEquals(List.of("computer-1", "computer-2", "computer-3"),
+                reopen().containers().stream().map(ContainerRecord::id).toList());
+    }
+
+    @Test
     void failingSaveUndoesAdd() throws Exception {
         add(1);
         breakSaving();
