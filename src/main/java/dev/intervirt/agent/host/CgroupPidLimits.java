@@ -3,7 +3,6 @@ package dev.intervirt.agent.host;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.logging.Logger;
@@ -152,23 +151,44 @@ public class CgroupPidLimits implements PidLimits {
         return unified == null ? "/" : unified;
     }
 
-    /** Moves every process in the pid namespace of {@code initPid}; twice, to catch forks in flight. */
-    private static void moveNamespace(int initPid, Path procsFile) throws IOException {
-        String ns = Files.readSymbolicLink(Path.of("/proc", Integer.toString(initPid), "ns", "pid")).toString();
+    /**
+     * Moves the container's init and every process below it, walked down the process tree
+     * ({@code /proc/<pid>/task/<tid>/children}), twice to catch forks in flight. At start every
+     * process of the container descends from its init; a walk of the tree costs the same
+     * whatever else runs on the guest, where a scan of all of /proc grew with every container.
+     */
+    private static void moveNamespace(int initPid, Path procsFile) {
         for (int round = 0; round < 2; round++) {
-            try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
-                for (Path p : procs) {
-                    try {
-                        if (Files.readSymbolicLink(p.resolve("ns/pid")).toString().equals(ns)) {
-                            Files.writeString(procsFile, p.getFileName().toString());
-                        }
-                    } catch (NoSuchFileException e) {
-                        // exited meanwhile
-                    } catch (IOException e) {
-                        // kernel threads and exiting processes cannot be moved; skip them
+            java.util.Deque<Integer> todo = new java.util.ArrayDeque<>(List.of(initPid));
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            while (!todo.isEmpty()) {
+                int pid = todo.pop();
+                if (!seen.add(pid)) {
+                    continue;
+                }
+                try {
+                    Files.writeString(procsFile, Integer.toString(pid));
+                } catch (IOException e) {
+                    continue; // exited meanwhile: its children went to init, which is walked too
+                }
+                children(pid).forEach(todo::push);
+            }
+        }
+    }
+
+    private static List<Integer> children(int pid) {
+        List<Integer> children = new java.util.ArrayList<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Integer.toString(pid), "task"))) {
+            for (Path task : tasks) {
+                for (String child : Files.readString(task.resolve("children")).trim().split("\\s+")) {
+                    if (!child.isEmpty()) {
+                        children.add(Integer.parseInt(child));
                     }
                 }
             }
+        } catch (IOException | NumberFormatException e) {
+            // exited meanwhile
         }
+        return children;
     }
 }
