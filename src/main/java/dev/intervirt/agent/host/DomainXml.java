@@ -23,22 +23,31 @@ public final class DomainXml {
      * cgroup namespace and leaves its init at the root of the {@code name=systemd} and unified
      * hierarchies; systemd then takes "/" as its root and puts itself and every service into
      * {@code /init.scope}, {@code /system.slice} … of every controller, out of libvirt's memory
-     * and device cgroups (measured: a container's memory limit did not apply at all). Moving pid 1
-     * into libvirt's own path (read from its memory line) in those two hierarchies first makes
-     * systemd build its tree under it, so the limits hold. Where there is no such line (pure
-     * cgroup v2) nothing is done.
+     * and device cgroups (measured: a container's memory limit did not apply at all). Pid 1 must
+     * be in libvirt's own path (read from its memory line) in those two hierarchies before systemd
+     * starts, so that it builds its tree under it and the limits hold. The agent moves it there
+     * from the host as soon as the domain runs ({@link InitCgroupPlacement}); the script waits
+     * for that (reading its own cgroup file: shell built-ins only, no process), and if it does
+     * not come within ~20,000 reads (an agent that died meanwhile, hierarchies mounted elsewhere)
+     * moves itself, mounting the hierarchies inside. Where there is no memory line (pure cgroup
+     * v2) nothing is done.
      */
     static final String CGROUP_PLACEMENT = String.join("\n",
-            "p=",
-            "while IFS=: read -r id ctl path; do [ \"$ctl\" = memory ] && p=$path; done < /proc/self/cgroup",
-            "if [ -n \"$p\" ] && [ \"$p\" != / ] && mkdir -p /dev/.ivcg; then",
-            "  for o in none,name=systemd ''; do",
-            "    if [ -n \"$o\" ]; then mount -t cgroup -o \"$o\" cgroup /dev/.ivcg; else mount -t cgroup2 cgroup2 /dev/.ivcg; fi"
+            "c() { p= s= u=; while IFS=: read -r id ctl path; do [ \"$ctl\" = memory ] && p=$path;"
+                    + " [ \"$ctl\" = name=systemd ] && s=$path; [ \"$id\" = 0 ] && u=$path; done < /proc/self/cgroup; }",
+            "c",
+            "if [ -n \"$p\" ] && [ \"$p\" != / ]; then",
+            "  n=0",
+            "  while [ \"${s:-$u}\" != \"$p\" ] && [ $n -lt 20000 ]; do n=$((n+1)); c; done",
+            "  if [ \"${s:-$u}\" != \"$p\" ] && mkdir -p /dev/.ivcg; then",
+            "    for o in none,name=systemd ''; do",
+            "      if [ -n \"$o\" ]; then mount -t cgroup -o \"$o\" cgroup /dev/.ivcg; else mount -t cgroup2 cgroup2 /dev/.ivcg; fi"
                     + " 2>/dev/null || continue",
-            "    mkdir -p \"/dev/.ivcg$p\" && echo 1 > \"/dev/.ivcg$p/cgroup.procs\"",
-            "    umount /dev/.ivcg",
-            "  done",
-            "  rmdir /dev/.ivcg",
+            "      mkdir -p \"/dev/.ivcg$p\" && echo 1 > \"/dev/.ivcg$p/cgroup.procs\"",
+            "      umount /dev/.ivcg",
+            "    done",
+            "    rmdir /dev/.ivcg",
+            "  fi",
             "fi",
             "exec /sbin/init");
 

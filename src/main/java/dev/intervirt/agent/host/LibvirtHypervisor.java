@@ -185,8 +185,36 @@ public class LibvirtHypervisor implements Hypervisor {
             }
             return 0;
         });
-        // A reboot inside an LXC domain comes as a reboot event only (no STOPPED/STARTED).
-        c.addRebootListener(domain -> notifyStarted(domain, StartKind.REBOOTED));
+        // A reboot inside an LXC domain comes as a reboot event only (no STOPPED/STARTED); its
+        // new pid 1 runs the placement script again and waits for the host's placement too.
+        c.addRebootListener(domain -> {
+            placeInitOf(domain);
+            notifyStarted(domain, StartKind.REBOOTED);
+        });
+    }
+
+    /** The cgroup placement of a domain's new pid 1 after a reboot inside it (see InitCgroupPlacement). */
+    private void placeInitOf(Domain domain) {
+        if (closed) {
+            return;
+        }
+        try {
+            String name = domain.getName();
+            if (name.startsWith(domainPrefix)) {
+                // Not on the event loop: finding the new pid 1 may wait for libvirt's pid file.
+                Thread t = new Thread(() -> {
+                    try {
+                        InitCgroupPlacement.place(initPid(name));
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.FINE, "no cgroup placement after a reboot of " + name + " (it places itself)", e);
+                    }
+                }, "cgroup-placement");
+                t.setDaemon(true);
+                t.start();
+            }
+        } catch (LibvirtException e) {
+            LOG.log(Level.FINE, "no cgroup placement after a reboot (the container places itself)", e);
+        }
     }
 
     /** Stops delivering events to this instance's listeners (libvirt may still call in). */
@@ -334,6 +362,7 @@ public class LibvirtHypervisor implements Hypervisor {
             try {
                 call("start " + name, () -> required(name).create());
                 int pid = initPid(name);
+                InitCgroupPlacement.place(pid); // pid 1's script waits for this (DomainXml.CGROUP_PLACEMENT)
                 preferContainerAsOomVictim(name, pid);
                 long now = System.nanoTime();
                 awaitInitExec(pid, Math.min(now + INIT_EXEC_WAIT.toNanos(), begun + INIT_EXEC_BUDGET.toNanos()));
