@@ -147,18 +147,14 @@ sealed interface JournalEntry {
         Replay(StoredTopology snapshot) {
             version = snapshot.version();
             nextSlot = snapshot.nextSlot();
-            nullSafe(snapshot.containers()).forEach(c -> containers.put(c.id(), c));
-            links.addAll(nullSafe(snapshot.links()));
-            nullSafe(snapshot.forwards()).forEach(f -> forwards.put(key(f.protocol(), f.externalPort()), f));
+            snapshot.containers().forEach(c -> containers.put(c.id(), c));
+            links.addAll(snapshot.links());
+            snapshot.forwards().forEach(f -> forwards.put(key(f.protocol(), f.externalPort()), f));
         }
 
         StoredTopology result() {
             return new StoredTopology(version, nextSlot, new ArrayList<>(containers.values()), new ArrayList<>(links),
                     new ArrayList<>(forwards.values()));
-        }
-
-        private static <T> List<T> nullSafe(List<T> list) {
-            return list == null ? List.of() : list;
         }
     }
 }

@@ -8,6 +8,13 @@ public record StoredTopology(int version, int nextSlot, List<StoredContainer> co
 
     public static final int CURRENT_VERSION = 1;
 
+    /** A document without a list (an older or hand-made file) holds an empty one: no reader checks for null. */
+    public StoredTopology {
+        containers = containers == null ? List.of() : containers;
+        links = links == null ? List.of() : links;
+        forwards = forwards == null ? List.of() : forwards;
+    }
+
     public record StoredContainer(String id, String port, String mac, String ipv4, String ipv6, boolean internet,
                                   String image, boolean running) {
     }

@@ -276,7 +276,7 @@ public class Topology {
 
     private void restore(StoredTopology stored) {
         nextSlot = Math.max(1, stored.nextSlot());
-        for (StoredContainer c : nullSafe(stored.containers())) {
+        for (StoredContainer c : stored.containers()) {
             try {
                 ContainerRecord r = new ContainerRecord(c.id(), c.port(), new MacAddress(c.mac()),
                         IpAddresses.parseIpv4(c.ipv4()), IpAddresses.parseIpv6(c.ipv6()), c.internet(),
@@ -287,12 +287,12 @@ public class Topology {
                 throw new IllegalStateException("stored container " + c.id() + " is invalid: " + e.getMessage(), e);
             }
         }
-        for (Link l : nullSafe(stored.links())) {
+        for (Link l : stored.links()) {
             if (containers.containsKey(l.a()) && containers.containsKey(l.b())) {
                 links.add(new Link(l.a(), l.b()));
             }
         }
-        for (StoredForward f : nullSafe(stored.forwards())) {
+        for (StoredForward f : stored.forwards()) {
             Protocol p = Protocol.parse(f.protocol());
             if (p != null && containers.containsKey(f.containerId())) {
                 forwards.put(new ForwardKey(p, f.externalPort()), new PortForward(p, f.externalPort(), f.containerId(),
@@ -310,9 +310,5 @@ public class Topology {
             }
         }
         return 0;
-    }
-
-    private static <T> List<T> nullSafe(List<T> list) {
-        return list == null ? List.of() : list;
     }
 }

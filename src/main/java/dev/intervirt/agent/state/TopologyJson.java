@@ -7,7 +7,6 @@ import jakarta.json.stream.JsonGenerator;
 import jakarta.json.stream.JsonGeneratorFactory;
 
 import java.io.StringWriter;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,7 +29,7 @@ final class TopologyJson {
             g.write("version", t.version());
             g.write("nextSlot", t.nextSlot());
             g.writeStartArray("containers");
-            for (StoredContainer c : nullSafe(t.containers())) {
+            for (StoredContainer c : t.containers()) {
                 g.writeStartObject()
                         .write("id", c.id())
                         .write("port", c.port())
@@ -44,12 +43,12 @@ final class TopologyJson {
             }
             g.writeEnd();
             g.writeStartArray("links");
-            for (Link l : nullSafe(t.links())) {
+            for (Link l : t.links()) {
                 g.writeStartObject().write("a", l.a()).write("b", l.b()).writeEnd();
             }
             g.writeEnd();
             g.writeStartArray("forwards");
-            for (StoredForward f : nullSafe(t.forwards())) {
+            for (StoredForward f : t.forwards()) {
                 g.writeStartObject()
                         .write("protocol", f.protocol())
                         .write("externalPort", f.externalPort())
@@ -61,9 +60,5 @@ final class TopologyJson {
             g.writeEnd();
         }
         return out.toString();
-    }
-
-    private static <T> List<T> nullSafe(List<T> list) {
-        return list == null ? List.of() : list;
     }
 }

@@ -155,6 +155,16 @@ class StateStoreTest {
     }
 
     @Test
+    void aDocumentWithoutListsHoldsEmptyOnes() throws Exception {
+        Files.writeString(dir.resolve("topology.json"), "{\"version\":1,\"nextSlot\":3}");
+        StoredTopology t = new StateStore(dir).load();
+        assertEquals(List.of(), t.containers());
+        assertEquals(List.of(), t.links());
+        assertEquals(List.of(), t.forwards());
+        assertEquals(0, new Topology(new StateStore(dir), "ivc").containers().size());
+    }
+
+    @Test
     void saveCreatesTheDirectory() {
         Path nested = dir.resolve("a/b/c");
         new StateStore(nested).save(sample());
