@@ -1,5 +1,10 @@
 package dev.intervirt.agent.host;
 
+import dev.intervirt.agent.host.netlink.Namespaces;
+import dev.intervirt.agent.host.netlink.NetlinkException;
+import dev.intervirt.agent.host.netlink.NetlinkSocket;
+import dev.intervirt.agent.host.netlink.NfTables;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -31,6 +36,11 @@ interface NftExecutor {
     /** Runs the script; returns the result whatever the exit code. */
     ProcessRunner.Result run(String script);
 
+    /** Runs set-element changes as one transaction; here as their nft script. */
+    default ProcessRunner.Result runElements(SetElementChanges changes) {
+        return run(changes.script());
+    }
+
     /**
      * Sets {@code /proc/sys/<path>} to {@code value}; {@code path} uses '/' separators (interface
      * names may contain dots). Returns false when the entry does not exist (e.g. no such
@@ -44,7 +54,8 @@ interface NftExecutor {
     }
 
     /**
-     * The agent's own network namespace: scripts of set-element changes only, and the table
+     * The agent's own network namespace: {@link #runElements} over an nfnetlink socket kept
+     * open; scripts of set-element changes only, and the table
      * names' listing ({@code list tables}), go through libnftables in-process ({@link NftLibrary},
      * one context kept open) or, for element changes where the library
      * cannot be loaded, a long-lived {@link NftSession} (its small marker set {@code markerSet},
@@ -52,17 +63,30 @@ interface NftExecutor {
      * not run, through a one-shot {@code nft -f -} (see {@link #oneShot}). Direct writes to /proc/sys.
      */
     static NftExecutor local(String markerSet) {
+        NetlinkSocket netfilter = markerSet == null ? null : openNetfilter();
         NftLibrary library = markerSet == null ? null : NftLibrary.load();
         NftSession session = markerSet == null || library != null ? null : new NftSession(List.of(), markerSet);
         return new NftExecutor() {
             @Override
             public void close() {
+                if (netfilter != null) {
+                    netfilter.close();
+                }
                 if (library != null) {
                     library.close();
                 }
                 if (session != null) {
                     session.close();
                 }
+            }
+
+            /**
+             * Straight to the kernel over the agent's nfnetlink socket: one round trip, where nft
+             * (in-process or not) first refreshes its cache with six.
+             */
+            @Override
+            public ProcessRunner.Result runElements(SetElementChanges changes) {
+                return netfilter == null ? run(changes.script()) : send(netfilter, changes);
             }
 
             @Override
@@ -93,6 +117,69 @@ interface NftExecutor {
                 } catch (IOException e) {
                     throw new CommandFailedException(List.of("write", file.toString()), -1, e.toString());
                 }
+            }
+        };
+    }
+
+    /** The changes as one nf_tables transaction over {@code netfilter}; a refusal as a failed result. */
+    private static ProcessRunner.Result send(NetlinkSocket netfilter, SetElementChanges changes) {
+        try {
+            netfilter.execute(NfTables.transaction(changes.messages()));
+            return new ProcessRunner.Result(0, "", "");
+        } catch (NetlinkException e) {
+            return new ProcessRunner.Result(1, "", e.getMessage());
+        }
+    }
+
+    /** The agent's nfnetlink socket; null (nft's text instead) where the kernel refuses one. */
+    private static NetlinkSocket openNetfilter() {
+        try {
+            return NetlinkSocket.openNetfilter();
+        } catch (NetlinkException e) {
+            System.getLogger(NftExecutor.class.getName()).log(System.Logger.Level.WARNING,
+                    "no nfnetlink socket ({0}): set elements go through nft", e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Another network namespace (tests, where it stands for the guest): scripts as
+     * {@link #withPrefix}, set elements over an nfnetlink socket opened inside {@code nsFile}
+     * at first use, the same messages production sends.
+     */
+    static NftExecutor inNamespace(Path nsFile, List<String> prefix) {
+        NftExecutor scripts = withPrefix(prefix);
+        return new NftExecutor() {
+            private NetlinkSocket netfilter;
+
+            @Override
+            public synchronized void close() {
+                if (netfilter != null) {
+                    netfilter.close();
+                    netfilter = null;
+                }
+            }
+
+            @Override
+            public ProcessRunner.Result run(String script) {
+                return scripts.run(script);
+            }
+
+            @Override
+            public ProcessRunner.Result runElements(SetElementChanges changes) {
+                return send(socket(), changes);
+            }
+
+            private synchronized NetlinkSocket socket() {
+                if (netfilter == null) {
+                    netfilter = Namespaces.inside(nsFile, NetlinkSocket::openNetfilter);
+                }
+                return netfilter;
+            }
+
+            @Override
+            public boolean sysctl(String path, String value) {
+                return scripts.sysctl(path, value);
             }
         };
     }

@@ -1,5 +1,6 @@
 package dev.intervirt.agent.host;
 
+import dev.intervirt.agent.host.netlink.NfTables;
 import dev.intervirt.agent.value.MacAddress;
 import dev.intervirt.agent.value.Protocol;
 
@@ -53,10 +54,13 @@ import java.util.function.Consumer;
  * internet sources leaving through any other interface.</li>
  * </ul>
  *
- * <p>Every mutator is one {@code nft -f -} transaction of element additions/deletions,
+ * <p>Every mutator is one nf_tables transaction of element additions/deletions,
  * idempotent: deletions first add the element in the same transaction (nft 1.0.6 has no
  * {@code destroy}), except for the forward map, whose value is unknown on removal (there an
- * absent element is recognised by nft's "No such file or directory").
+ * absent element is recognised by nft's "No such file or directory"). The set elements of ports,
+ * links and internet access are {@link SetElementChanges}: sent as netlink messages where the
+ * executor keeps a socket (the agent's own namespace), else as an nft script; the forward map's
+ * changes, the tables' setup and the whole-state batch are nft scripts.
  *
  * <p>Loopback forwards need {@code route_localnet} on the bridge: {@link #install()} sets
  * {@code net.ipv4.conf.<bridge>.route_localnet=1} when the bridge exists, deliberately not
@@ -203,36 +207,37 @@ public final class NftFirewall implements Firewall {
 
     @Override
     public void addPort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        check(nft.run(addPortScript(port, mac, ipv4, ipv6)));
+        check(nft.runElements(addPortChanges(port, mac, ipv4, ipv6)));
     }
 
     @Override
     public void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        check(nft.run(removePortScript(port, mac, ipv4, ipv6)));
+        check(nft.runElements(removePortChanges(port, mac, ipv4, ipv6)));
     }
 
     /** One transaction: the port is never without a registration, not even for a moment. */
     @Override
     public void movePort(String port, MacAddress mac, Inet4Address oldIpv4, Inet6Address oldIpv6,
                          Inet4Address newIpv4, Inet6Address newIpv6) {
-        check(nft.run(removePortScript(port, mac, oldIpv4, oldIpv6) + addPortScript(port, mac, newIpv4, newIpv6)));
+        check(nft.runElements(removePortChanges(port, mac, oldIpv4, oldIpv6)
+                .append(addPortChanges(port, mac, newIpv4, newIpv6))));
     }
 
     @Override
     public void link(String portA, String portB) {
-        check(nft.run(linkScript(portA, portB)));
+        check(nft.runElements(linkChanges(portA, portB)));
     }
 
     @Override
     public void unlink(String portA, String portB) {
-        check(nft.run(unlinkScript(portA, portB)));
+        check(nft.runElements(unlinkChanges(portA, portB)));
     }
 
     @Override
     public void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
-        String script = internetScript(ipv4, ipv6, enabled);
-        if (!script.isEmpty()) {
-            check(nft.run(script));
+        SetElementChanges changes = internetChanges(ipv4, ipv6, enabled);
+        if (!changes.isEmpty()) {
+            check(nft.runElements(changes));
         }
     }
 
@@ -445,84 +450,126 @@ public final class NftFirewall implements Firewall {
     }
 
     String addPortScript(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        String p = NftValues.quotedIfname(port);
-        String b = "bridge " + table;
-        StringBuilder s = new StringBuilder(256);
-        append(s, "add element " + b + " ports { " + p + " }");
-        for (String element : portElements(port, mac, ipv4, ipv6)) {
-            append(s, "add element " + element);
-        }
-        return s.toString();
+        return addPortChanges(port, mac, ipv4, ipv6).script();
     }
 
     String removePortScript(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        StringBuilder s = new StringBuilder(256);
-        List<String> elements = new java.util.ArrayList<>(portElements(port, mac, ipv4, ipv6));
-        if (portPrefix != null && port.startsWith(portPrefix)) {
-            // The prefix rule keeps such a port governed, so its name need not stay in @ports.
-            elements.add("bridge " + table + " ports { " + NftValues.quotedIfname(port) + " }");
-        }
-        for (String element : elements) {
-            append(s, "add element " + element);
-        }
-        for (String element : elements) {
-            append(s, "delete element " + element);
-        }
-        return s.toString();
+        return removePortChanges(port, mac, ipv4, ipv6).script();
     }
 
-    /** "bridge T set { element }" for each non-null address of the port (mac is required). */
-    private List<String> portElements(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+    String linkScript(String portA, String portB) {
+        return linkChanges(portA, portB).script();
+    }
+
+    String unlinkScript(String portA, String portB) {
+        return unlinkChanges(portA, portB).script();
+    }
+
+    String internetScript(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
+        return internetChanges(ipv4, ipv6, enabled).script();
+    }
+
+    private SetElementChanges addPortChanges(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+        SetElementChanges c = new SetElementChanges();
+        add(c, portName(port));
+        for (Element e : portElements(port, mac, ipv4, ipv6)) {
+            add(c, e);
+        }
+        return c;
+    }
+
+    private SetElementChanges removePortChanges(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+        List<Element> elements = new java.util.ArrayList<>(portElements(port, mac, ipv4, ipv6));
+        if (portPrefix != null && port.startsWith(portPrefix)) {
+            // The prefix rule keeps such a port governed, so its name need not stay in @ports.
+            elements.add(portName(port));
+        }
+        return addThenDelete(elements);
+    }
+
+    private Element portName(String port) {
+        return new Element(NfTables.BRIDGE, "ports", NftValues.quotedIfname(port), NftValues.ifnameKey(port));
+    }
+
+    /** The port's MAC (required), IPv4 and IPv6 registrations, each an element of its set. */
+    private List<Element> portElements(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
         String p = NftValues.quotedIfname(port);
-        String b = "bridge " + table;
-        java.util.ArrayList<String> out = new java.util.ArrayList<>(3);
-        out.add(b + " port_macs { " + p + " . " + NftValues.mac(mac) + " }");
+        byte[] name = NftValues.ifnameKey(port);
+        java.util.ArrayList<Element> out = new java.util.ArrayList<>(3);
+        out.add(new Element(NfTables.BRIDGE, "port_macs", p + " . " + NftValues.mac(mac),
+                NftValues.concat(name, NftValues.macKey(mac))));
         if (ipv4 != null) {
-            out.add(b + " port_ipv4 { " + p + " . " + NftValues.ipv4(ipv4) + " }");
+            out.add(new Element(NfTables.BRIDGE, "port_ipv4", p + " . " + NftValues.ipv4(ipv4),
+                    NftValues.concat(name, NftValues.addressKey(ipv4))));
         }
         if (ipv6 != null) {
-            out.add(b + " port_ipv6 { " + p + " . " + NftValues.ipv6(ipv6) + " }");
+            out.add(new Element(NfTables.BRIDGE, "port_ipv6", p + " . " + NftValues.ipv6(ipv6),
+                    NftValues.concat(name, NftValues.addressKey(ipv6))));
         }
         return out;
     }
 
-    String linkScript(String portA, String portB) {
-        return "add element " + linkElements(portA, portB) + "\n";
+    /** Both directions of the pair, in one change of {@code links}. */
+    private SetElementChanges linkChanges(String portA, String portB) {
+        return new SetElementChanges().add(NfTables.BRIDGE, table, "links", linkTexts(portA, portB), linkKeys(portA, portB));
     }
 
-    String unlinkScript(String portA, String portB) {
-        String e = linkElements(portA, portB);
-        return lines("add element " + e, "delete element " + e);
+    private SetElementChanges unlinkChanges(String portA, String portB) {
+        List<String> texts = linkTexts(portA, portB);
+        List<byte[]> keys = linkKeys(portA, portB);
+        return new SetElementChanges()
+                .add(NfTables.BRIDGE, table, "links", texts, keys)
+                .delete(NfTables.BRIDGE, table, "links", texts, keys);
     }
 
-    private String linkElements(String portA, String portB) {
+    private static List<String> linkTexts(String portA, String portB) {
         String a = NftValues.quotedIfname(portA);
         String b = NftValues.quotedIfname(portB);
         if (a.equals(b)) {
             throw new IllegalArgumentException("cannot link a port to itself: " + portA);
         }
-        return "bridge " + table + " links { " + a + " . " + b + ", " + b + " . " + a + " }";
+        return List.of(a + " . " + b, b + " . " + a);
     }
 
-    String internetScript(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
-        String i = "inet " + table;
-        java.util.ArrayList<String> elements = new java.util.ArrayList<>(2);
+    private static List<byte[]> linkKeys(String portA, String portB) {
+        byte[] a = NftValues.ifnameKey(portA);
+        byte[] b = NftValues.ifnameKey(portB);
+        return List.of(NftValues.concat(a, b), NftValues.concat(b, a));
+    }
+
+    private SetElementChanges internetChanges(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
+        java.util.ArrayList<Element> elements = new java.util.ArrayList<>(2);
         if (ipv4 != null) {
-            elements.add(i + " internet4 { " + NftValues.ipv4(ipv4) + " }");
+            elements.add(new Element(NfTables.INET, "internet4", NftValues.ipv4(ipv4), NftValues.addressKey(ipv4)));
         }
         if (ipv6 != null) {
-            elements.add(i + " internet6 { " + NftValues.ipv6(ipv6) + " }");
-        }
-        StringBuilder s = new StringBuilder(128);
-        for (String e : elements) {
-            append(s, "add element " + e);
+            elements.add(new Element(NfTables.INET, "internet6", NftValues.ipv6(ipv6), NftValues.addressKey(ipv6)));
         }
         if (!enabled) {
-            for (String e : elements) {
-                append(s, "delete element " + e);
-            }
+            return addThenDelete(elements);
         }
-        return s.toString();
+        SetElementChanges c = new SetElementChanges();
+        elements.forEach(e -> add(c, e));
+        return c;
+    }
+
+    /**
+     * Deletes the elements whether they are there or not: each is added first, in the same
+     * transaction (nft 1.0.6 has no {@code destroy}; a missing element would fail it all).
+     */
+    private SetElementChanges addThenDelete(List<Element> elements) {
+        SetElementChanges c = new SetElementChanges();
+        elements.forEach(e -> add(c, e));
+        elements.forEach(e -> c.delete(e.family, table, e.set, List.of(e.text), List.of(e.key)));
+        return c;
+    }
+
+    private void add(SetElementChanges c, Element e) {
+        c.add(e.family, table, e.set, List.of(e.text), List.of(e.key));
+    }
+
+    /** One element of one of the firewall's sets: its nft text and its key. */
+    private record Element(int family, String set, String text, byte[] key) {
     }
 
     String addForwardScript(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {

@@ -4,6 +4,9 @@ import dev.intervirt.agent.value.MacAddress;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -73,6 +76,43 @@ final class NftValues {
     static String mac(MacAddress mac) {
         Objects.requireNonNull(mac, "MAC address");
         return mac.canonical(); // the record only ever holds aa:bb:cc:dd:ee:ff
+    }
+
+    // ---- the same values as nf_tables keys (what nft itself sends; concatenations pad each field to 4 bytes)
+
+    /** An interface name as an {@code ifname} key: the name, zero-padded to IFNAMSIZ (16) bytes. */
+    static byte[] ifnameKey(String name) {
+        return Arrays.copyOf(ifname(name).getBytes(StandardCharsets.US_ASCII), 16);
+    }
+
+    /** A MAC address as an {@code ether_addr} field of a concatenation: 6 bytes padded to 8. */
+    static byte[] macKey(MacAddress mac) {
+        byte[] key = new byte[8];
+        String[] octets = mac(mac).split(":");
+        for (int i = 0; i < 6; i++) {
+            key[i] = (byte) Integer.parseInt(octets[i], 16);
+        }
+        return key;
+    }
+
+    /** An address in network byte order (4 or 16 bytes). */
+    static byte[] addressKey(InetAddress address) {
+        return Objects.requireNonNull(address, "address").getAddress();
+    }
+
+    /** The fields of a concatenated key ({@code a . b}), one after the other. */
+    static byte[] concat(byte[]... fields) {
+        int length = 0;
+        for (byte[] f : fields) {
+            length += f.length;
+        }
+        byte[] key = new byte[length];
+        int at = 0;
+        for (byte[] f : fields) {
+            System.arraycopy(f, 0, key, at, f.length);
+            at += f.length;
+        }
+        return key;
     }
 
     /** A TCP/UDP port number 1..65535. */

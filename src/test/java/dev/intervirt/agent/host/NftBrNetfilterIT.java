@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * loaded, as on these machines): bridged frames then also traverse the inet forward hook with
  * iif = oif = the bridge. NftFirewall marks the frames it accepted between linked ports
  * ({@link NftFirewall#BRIDGED_MARK}) so that its "no routed bridge→bridge traffic" rule lets
- * them pass; everything else must behave exactly as without br_netfilter. The sysctl is per
+ * them pass; everything else must behave exactly as without br_netfilter. Here the set elements
+ * go as nft text (the parent sends them as nfnetlink messages). The sysctl is per
  * network namespace, so the machine's own setting is not touched.
  */
 class NftBrNetfilterIT extends NftFirewallIT {
@@ -24,6 +25,12 @@ class NftBrNetfilterIT extends NftFirewallIT {
     @Override
     boolean brNetfilter() {
         return true;
+    }
+
+    /** Every element change as nft text: the path of an executor without a netlink socket. */
+    @Override
+    NftExecutor executor() {
+        return NftExecutor.withPrefix(inGuest);
     }
 
     @Test

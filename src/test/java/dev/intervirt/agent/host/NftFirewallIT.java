@@ -91,6 +91,15 @@ class NftFirewallIT {
     }
 
     /**
+     * How the firewall reaches the guest's tables: set elements as the agent sends them (nfnetlink
+     * messages, from a socket opened in the guest), the rest as nft scripts. {@link NftBrNetfilterIT}
+     * sends everything as nft text, so both forms of every element change meet real packets.
+     */
+    NftExecutor executor() {
+        return NftExecutor.inNamespace(Path.of("/run/netns", guest), inGuest);
+    }
+
+    /**
      * Namespace names are the only names this suite shares with the machine (interfaces, routes
      * and tables live inside the guest namespace): they carry the JVM's pid, so two runs at the
      * same time (two engineers, or a CI and a developer) never meet, and leftovers of a run whose
@@ -136,7 +145,7 @@ class NftFirewallIT {
 
     /** Like production: every container port name starts with the agent's port prefix. */
     final String portPrefix = "ivt" + id();
-    final NftFirewall firewall = new NftFirewall(table, bridge, portPrefix, AGENT_PORT, NftExecutor.withPrefix(inGuest));
+    final NftFirewall firewall = new NftFirewall(table, bridge, portPrefix, AGENT_PORT, executor());
     final NsenterNetns netns = new NsenterNetns();
     final IpHostRoutes routes = new IpHostRoutes(bridge, inGuest);
     final java.util.Map<Box, Integer> pids = new java.util.HashMap<>();
@@ -257,6 +266,7 @@ class NftFirewallIT {
             }
         }
         pool.shutdownNow();
+        firewall.close();
         cleanUp();
     }
 

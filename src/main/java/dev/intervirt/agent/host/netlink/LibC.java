@@ -12,6 +12,8 @@ interface LibC extends Library {
 
     int AF_NETLINK = 16;
     int SOCK_RAW = 3;
+    int NETLINK_ROUTE = 0;
+    int NETLINK_NETFILTER = 12;
     /** Same value on x86_64 and aarch64 (octal 02000000), as {@link #O_CLOEXEC}. */
     int SOCK_CLOEXEC = 0x80000;
     int O_RDONLY = 0;

@@ -9,12 +9,16 @@ import java.util.Arrays;
 import java.util.Set;
 
 /**
- * One rtnetlink request as bytes: the 16-byte {@code nlmsghdr}, the family header
- * ({@code rtmsg}, {@code ifaddrmsg} or {@code ifinfomsg}) and 4-byte aligned attributes, in the
- * machine's byte order. The sequence number is filled in when the message is sent.
- * {@code tolerated} errnos count as success (e.g. "no such route" when deleting).
+ * One netlink request as bytes: the 16-byte {@code nlmsghdr}, the family header
+ * ({@code rtmsg}, {@code ifaddrmsg}, {@code ifinfomsg} or nfnetlink's {@code nfgenmsg}) and
+ * 4-byte aligned attributes, in the machine's byte order. The sequence number is filled in when
+ * the message is sent. {@code tolerated} errnos count as success (e.g. "no such route" when
+ * deleting).
  */
 public final class Message {
+
+    /** Marks an attribute whose value is attributes itself. */
+    static final int NLA_F_NESTED = 0x8000;
 
     final byte[] bytes;
     final String description;
@@ -39,11 +43,25 @@ public final class Message {
         return ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()).getShort(4) & 0xffff;
     }
 
+    /**
+     * Whether the kernel answers it (an acknowledgement, or a dump ending in done). The
+     * begin and end markers of an nfnetlink batch do not ask for one.
+     */
+    boolean answered() {
+        int flags = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()).getShort(6) & 0xffff;
+        return (flags & (Rtnl.NLM_F_ACK | Rtnl.NLM_F_DUMP)) != 0;
+    }
+
     /** Builds one message; {@link #build} writes its length. */
     static final class Builder {
-        private final ByteBuffer b = ByteBuffer.allocate(256).order(ByteOrder.nativeOrder());
+        private final ByteBuffer b;
 
         Builder(int type, int flags) {
+            this(type, flags, 256);
+        }
+
+        Builder(int type, int flags, int capacity) {
+            b = ByteBuffer.allocate(capacity).order(ByteOrder.nativeOrder());
             b.putInt(0).putShort((short) type).putShort((short) flags).putInt(0).putInt(0);
         }
 
@@ -54,6 +72,12 @@ public final class Message {
 
         Builder u16(int v) {
             b.putShort((short) v);
+            return this;
+        }
+
+        /** In network byte order (nfnetlink's resource id). */
+        Builder u16BigEndian(int v) {
+            b.put((byte) (v >>> 8)).put((byte) v);
             return this;
         }
 
@@ -76,6 +100,19 @@ public final class Message {
         Builder attrString(int type, String value) {
             byte[] s = value.getBytes(StandardCharsets.US_ASCII);
             return attr(type, Arrays.copyOf(s, s.length + 1));
+        }
+
+        /** Opens a nested attribute; {@link #end} closes it. Returns where it starts. */
+        int begin(int type) {
+            int start = b.position();
+            b.putShort((short) 0).putShort((short) (type | NLA_F_NESTED));
+            return start;
+        }
+
+        /** Closes the nested attribute opened at {@code start}: writes its length. */
+        Builder end(int start) {
+            b.putShort(start, (short) (b.position() - start));
+            return this;
         }
 
         private void pad() {

@@ -13,11 +13,12 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * One {@code NETLINK_ROUTE} socket. It acts in the network namespace of the thread that
+ * One {@code NETLINK_ROUTE} (or {@code NETLINK_NETFILTER}) socket. It acts in the network namespace of the thread that
  * opened it, for its whole life, whatever thread uses it later. Requests are sent together in
  * one {@code send} and each is acknowledged; the kernel applies every one even when an earlier
  * one fails (as {@code ip -force -batch}), and the first failure that is not tolerated is
- * thrown once all acknowledgements are read. Thread-safe (one exchange at a time).
+ * thrown once all acknowledgements are read. An nfnetlink batch ({@link NfTables}) is applied
+ * whole or not at all. Thread-safe (one exchange at a time).
  */
 public final class NetlinkSocket implements AutoCloseable {
 
@@ -34,11 +35,20 @@ public final class NetlinkSocket implements AutoCloseable {
         this.fd = fd;
     }
 
-    /** A socket in the calling thread's network namespace. */
+    /** An rtnetlink socket in the calling thread's network namespace. */
     public static NetlinkSocket open() {
+        return open(LibC.NETLINK_ROUTE);
+    }
+
+    /** An nfnetlink socket (nf_tables' transactions) in the calling thread's network namespace. */
+    public static NetlinkSocket openNetfilter() {
+        return open(LibC.NETLINK_NETFILTER);
+    }
+
+    private static NetlinkSocket open(int protocol) {
         int fd;
         try {
-            fd = LibC.INSTANCE.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, 0);
+            fd = LibC.INSTANCE.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, protocol);
         } catch (LastErrorException e) {
             throw new NetlinkException("socket", e.getErrorCode(), null);
         }
@@ -157,7 +167,14 @@ public final class NetlinkSocket implements AutoCloseable {
             throw new NetlinkException("send", e.getErrorCode(), null);
         }
         boolean[] done = new boolean[requests.size()];
-        int pending = requests.size();
+        int pending = 0;
+        for (int i = 0; i < requests.size(); i++) {
+            if (requests.get(i).answered()) {
+                pending++;
+            } else {
+                done[i] = true; // a batch marker: answered only when the whole batch is refused
+            }
+        }
         NetlinkException failure = null;
         List<ByteBuffer> data = new ArrayList<>();
         while (pending > 0) {
@@ -178,7 +195,15 @@ public final class NetlinkSocket implements AutoCloseable {
                 int type = buf.getShort(pos + 4) & 0xffff;
                 int flags = buf.getShort(pos + 6) & 0xffff;
                 int index = buf.getInt(pos + 8) - first;
-                if (index >= 0 && index < done.length && !done[index]) {
+                if (index >= 0 && index < done.length && !requests.get(index).answered()) {
+                    if (type == Rtnl.NLMSG_ERROR && len >= Rtnl.NLMSG_HDRLEN + 4 && buf.getInt(pos + Rtnl.NLMSG_HDRLEN) != 0) {
+                        // The batch as a whole was refused (no permission, or its commit failed):
+                        // no further answers need come.
+                        int error = -buf.getInt(pos + Rtnl.NLMSG_HDRLEN);
+                        throw new NetlinkException(requests.get(Math.min(index + 1, requests.size() - 1)).description, error,
+                                extendedMessage(buf, pos, len, flags));
+                    }
+                } else if (index >= 0 && index < done.length && !done[index]) {
                     if (type == Rtnl.NLMSG_ERROR || type == Rtnl.NLMSG_DONE) {
                         int error = len >= Rtnl.NLMSG_HDRLEN + 4 ? -buf.getInt(pos + Rtnl.NLMSG_HDRLEN) : 0;
                         Message request = requests.get(index);
