@@ -77,7 +77,8 @@ public class RequestDispatcher {
             log(request, "ok", t0);
             return;
         }
-        lanes.submit(handler.lanes(request), () -> execute(handler, request, replier));
+        long received = System.nanoTime();
+        lanes.submit(handler.lanes(request), () -> execute(handler, request, replier, received));
     }
 
     /** Runs internal work (not a request) on a container's lane, in order with its requests. */
@@ -96,15 +97,21 @@ public class RequestDispatcher {
         return lanes.submit(List.of(KeyedSerialExecutor.ALL), task);
     }
 
-    private void execute(RequestHandler<Request> handler, Request request, Replier replier) {
+    private void execute(RequestHandler<Request> handler, Request request, Replier replier, long received) {
         long t0 = System.nanoTime();
         ProgressStream progress = new ProgressStream(request.uuid(), replier);
         List<Runnable> afterReply = new ArrayList<>(1);
         try (progress) {
             Reply reply = handler.handle(request, progress, afterReply);
             progress.close();
+            long t1 = System.nanoTime();
             replier.send(reply);
             log(request, "ok", t0);
+            if (LOG.isLoggable(Level.FINE)) {
+                LOG.fine(String.format(java.util.Locale.ROOT, "%s uuid=%s: waited %.3f ms for its lanes, handled in %.3f,"
+                                + " reply sent in %.3f", request.typeName(), Text.printable(request.uuid()),
+                        (t0 - received) / 1e6, (t1 - t0) / 1e6, (System.nanoTime() - t1) / 1e6));
+            }
             for (Runnable action : afterReply) {
                 // The power command: only once the reply is out, on its own thread.
                 Thread t = new Thread(action, "after-" + request.typeName().replace('/', '-'));

@@ -57,6 +57,8 @@ public class NetworkService {
      * must not interleave, or the move re-adds a forward just removed.
      */
     private final Object forwardsLock = new Object();
+    /** Link and internet changes are saved while the host changes are made. */
+    private final SaveAhead saveAhead = new SaveAhead();
 
     protected NetworkService() {
         // for CDI proxies
@@ -164,26 +166,27 @@ public class NetworkService {
         }
         StepTimer steps = new StepTimer("connect " + link.a() + " " + link.b());
         try (Undo undo = new Undo()) {
-            firewall.link(a.port(), b.port());
-            undo.push(() -> firewall.unlink(a.port(), b.port()));
-            steps.lap("nft");
-            OptionalInt pa = pids.of(a);
-            OptionalInt pb = pids.of(b);
-            AtomicBoolean aDone = new AtomicBoolean();
-            AtomicBoolean bDone = new AtomicBoolean();
-            try {
-                bothEnds(() -> aDone.set(addPeerRoute(pa, b)), () -> bDone.set(addPeerRoute(pb, a)));
-            } finally {
-                if (aDone.get()) {
-                    undo.push(() -> netns.removePeer(pa.getAsInt(), peerOf(b)));
+            saveAhead.run(() -> topology.addLink(link), () -> topology.removeLink(link), () -> {
+                firewall.link(a.port(), b.port());
+                undo.push(() -> firewall.unlink(a.port(), b.port()));
+                steps.lap("nft");
+                OptionalInt pa = pids.of(a);
+                OptionalInt pb = pids.of(b);
+                AtomicBoolean aDone = new AtomicBoolean();
+                AtomicBoolean bDone = new AtomicBoolean();
+                try {
+                    bothEnds(() -> aDone.set(addPeerRoute(pa, b)), () -> bDone.set(addPeerRoute(pb, a)));
+                } finally {
+                    if (aDone.get()) {
+                        undo.push(() -> netns.removePeer(pa.getAsInt(), peerOf(b)));
+                    }
+                    if (bDone.get()) {
+                        undo.push(() -> netns.removePeer(pb.getAsInt(), peerOf(a)));
+                    }
                 }
-                if (bDone.get()) {
-                    undo.push(() -> netns.removePeer(pb.getAsInt(), peerOf(a)));
-                }
-            }
-            steps.lap("routes");
-            topology.addLink(link);
-            steps.lap("save");
+                steps.lap("routes");
+            });
+            steps.lap("saved");
             undo.commit();
         }
         steps.log(LOG);
@@ -197,16 +200,17 @@ public class NetworkService {
             throw AgentException.alreadyDone("Containers " + id1 + " and " + id2 + " are not connected.");
         }
         try (Undo undo = new Undo()) {
-            // Cut the wire first: from this moment no packet passes, whatever follows.
-            firewall.unlink(a.port(), b.port());
-            undo.push(() -> firewall.link(a.port(), b.port()));
             OptionalInt pa = pids.of(a);
             OptionalInt pb = pids.of(b);
-            bothEnds(() -> pa.ifPresent(pid -> netns.removePeer(pid, peerOf(b))),
-                    () -> pb.ifPresent(pid -> netns.removePeer(pid, peerOf(a))));
-            // A link that cannot be forgotten durably stays whole: wire and routes come back.
-            undo.push(() -> bothEnds(() -> addPeerRoute(pa, b), () -> addPeerRoute(pb, a)));
-            topology.removeLink(link);
+            saveAhead.run(() -> topology.removeLink(link), () -> topology.addLink(link), () -> {
+                // Cut the wire first: from this moment no packet passes, whatever follows.
+                firewall.unlink(a.port(), b.port());
+                undo.push(() -> firewall.link(a.port(), b.port()));
+                bothEnds(() -> pa.ifPresent(pid -> netns.removePeer(pid, peerOf(b))),
+                        () -> pb.ifPresent(pid -> netns.removePeer(pid, peerOf(a))));
+                // A link that cannot be forgotten durably stays whole: wire and routes come back.
+                undo.push(() -> bothEnds(() -> addPeerRoute(pa, b), () -> addPeerRoute(pb, a)));
+            });
             undo.commit();
         }
     }
@@ -242,14 +246,15 @@ public class NetworkService {
                     + (enabled ? "enabled" : "disabled") + ".");
         }
         try (Undo undo = new Undo()) {
-            firewall.setInternet(c.ipv4(), c.ipv6(), enabled);
-            undo.push(() -> firewall.setInternet(c.ipv4(), c.ipv6(), !enabled));
-            OptionalInt pid = pids.of(c);
-            if (pid.isPresent()) {
-                netns.setInternet(pid.getAsInt(), enabled);
-                undo.push(() -> netns.setInternet(pid.getAsInt(), !enabled));
-            }
-            topology.update(c.withInternet(enabled));
+            saveAhead.run(() -> topology.update(c.withInternet(enabled)), () -> topology.update(c), () -> {
+                firewall.setInternet(c.ipv4(), c.ipv6(), enabled);
+                undo.push(() -> firewall.setInternet(c.ipv4(), c.ipv6(), !enabled));
+                OptionalInt pid = pids.of(c);
+                if (pid.isPresent()) {
+                    netns.setInternet(pid.getAsInt(), enabled);
+                    undo.push(() -> netns.setInternet(pid.getAsInt(), !enabled));
+                }
+            });
             undo.commit();
         }
     }

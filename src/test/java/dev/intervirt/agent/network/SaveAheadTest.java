@@ -1,0 +1,85 @@
+package dev.intervirt.agent.network;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SaveAheadTest {
+
+    private final SaveAhead ahead = new SaveAhead();
+    private final List<String> done = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void close() {
+        ahead.close();
+    }
+
+    @Test
+    void theSaveRunsBesideTheHostChangesAndBothAreDoneOnReturn() throws InterruptedException {
+        CountDownLatch hostStarted = new CountDownLatch(1);
+        CountDownLatch saveSawHost = new CountDownLatch(1);
+        ahead.run(() -> {
+            try {
+                // the save is under way while the host changes are: it sees them start
+                if (hostStarted.await(5, TimeUnit.SECONDS)) {
+                    saveSawHost.countDown();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            done.add("save");
+        }, () -> done.add("unsave"), () -> {
+            hostStarted.countDown();
+            try {
+                assertTrue(saveSawHost.await(5, TimeUnit.SECONDS), "the save ran on another thread meanwhile");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            done.add("host");
+        });
+        assertEquals(List.of("host", "save"), done.stream().sorted().toList());
+    }
+
+    @Test
+    void aFailedHostChangeTakesTheSavedChangeBackAndIsThrown() {
+        IllegalStateException failure = new IllegalStateException("no such device");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                () -> ahead.run(() -> done.add("save"), () -> done.add("unsave"), () -> {
+                    throw failure;
+                }));
+        assertSame(failure, thrown);
+        assertEquals(List.of("save", "unsave"), done);
+    }
+
+    @Test
+    void aFailedSaveIsThrownOnceTheHostChangesAreDoneSoThatTheyCanBeUndone() {
+        IllegalStateException failure = new IllegalStateException("disk full");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                () -> ahead.run(() -> {
+                    throw failure;
+                }, () -> done.add("unsave"), () -> done.add("host")));
+        assertSame(failure, thrown);
+        assertEquals(List.of("host"), done, "nothing to take back: the save never happened");
+    }
+
+    @Test
+    void whenBothFailTheHostFailureIsThrownAndNothingIsTakenBack() {
+        IllegalStateException host = new IllegalStateException("host");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> ahead.run(() -> {
+            throw new IllegalStateException("save");
+        }, () -> done.add("unsave"), () -> {
+            throw host;
+        }));
+        assertSame(host, thrown);
+        assertEquals(List.of(), done);
+    }
+}
