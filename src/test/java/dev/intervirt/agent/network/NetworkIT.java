@@ -12,6 +12,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -319,6 +321,33 @@ class NetworkIT {
             got.add("tcp");
         }
         return String.join(" ", got);
+    }
+
+    /**
+     * The topology change is saved while the wire is made (SaveAhead): when the save fails, the
+     * wire made meanwhile is taken down again and the link is not remembered, so the same
+     * Connect succeeds once the disk takes it.
+     */
+    @Test
+    @Order(7)
+    void aLinkThatCannotBeSavedIsNeitherWiredNorRemembered() throws Exception {
+        String c1 = NODES.get("c1")[0];
+        assertEquals(0, pingCount("c4", c1), "c1 and c4 are not linked yet");
+        Path journal = agent.config().stateDir().resolve("topology.journal");
+        Files.deleteIfExists(journal);
+        Files.createDirectory(journal); // no line can be appended to it
+        try {
+            Exchange failed = client.call(connect("Connect", "c1", "c4"));
+            assertTrue(failed.code() != 0, "the Connect failed");
+            assertTrue(failed.error().contains("Cannot save"), failed.error());
+            assertEquals(0, pingCount("c4", c1), "no wire is left behind");
+        } finally {
+            Files.delete(journal);
+        }
+        succeeded(client.call(connect("Connect", "c1", "c4")));
+        assertEquals(1, pingCount("c4", c1), "wired once saved");
+        succeeded(client.call(connect("Disconnect", "c1", "c4")));
+        assertEquals(0, pingCount("c4", c1));
     }
 
     private static int pingCount(String from, String to) {
