@@ -2,6 +2,7 @@ package dev.intervirt.agent.container;
 
 import dev.intervirt.agent.app.AgentConfig;
 import dev.intervirt.agent.concurrent.DaemonThreads;
+import dev.intervirt.agent.concurrent.SaveAhead;
 import dev.intervirt.agent.dispatch.Progress;
 import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.Hypervisor;
@@ -45,6 +46,8 @@ public class ContainerService {
      * Each task also runs with its caller's context class loader (see {@link #alongside(Runnable)}).
      */
     private final ExecutorService alongside = Executors.newCachedThreadPool(DaemonThreads.named("alongside-libvirt"));
+    /** A start's running flag is saved while the started container's network is set up. */
+    private final SaveAhead saveAhead = new SaveAhead();
 
     private Topology topology;
     private Hypervisor hypervisor;
@@ -160,13 +163,14 @@ public class ContainerService {
                 hypervisor.stop(domain, Duration.ZERO);
             });
             steps.lap("libvirt");
-            pids.started(id, pid);
-            pidLimits.apply(domain, pid);
-            steps.lap("pids");
-            network.configureStarted(c, pid);
-            steps.lap("network");
-            topology.update(c.withRunning(true));
-            steps.lap("save");
+            saveAhead.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
+                pids.started(id, pid);
+                pidLimits.apply(domain, pid);
+                steps.lap("pids");
+                network.configureStarted(c, pid);
+                steps.lap("network");
+            });
+            steps.lap("saved");
             undo.commit();
         }
         steps.log(LOG);

@@ -1,5 +1,6 @@
 package dev.intervirt.agent.network;
 
+import dev.intervirt.agent.concurrent.SaveAhead;
 import dev.intervirt.agent.container.InitPids;
 import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.ContainerNetns;

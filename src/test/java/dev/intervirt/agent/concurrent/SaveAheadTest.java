@@ -1,4 +1,4 @@
-package dev.intervirt.agent.network;
+package dev.intervirt.agent.concurrent;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

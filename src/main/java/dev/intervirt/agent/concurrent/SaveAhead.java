@@ -1,6 +1,4 @@
-package dev.intervirt.agent.network;
-
-import dev.intervirt.agent.concurrent.DaemonThreads;
+package dev.intervirt.agent.concurrent;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -14,10 +12,10 @@ import java.util.concurrent.Executors;
  * both are done; whichever fails, the other is taken back.
  *
  * <p>The change is in the topology (memory) a moment before the host has it. Nothing reads it
- * in between that could act on it: the request holds the lanes of both containers, and the
+ * in between that could act on it: the request holds the lanes of its containers, and the
  * whole-state repair runs alone.
  */
-final class SaveAhead implements AutoCloseable {
+public final class SaveAhead implements AutoCloseable {
 
     private final ExecutorService saver = Executors.newSingleThreadExecutor(DaemonThreads.named("topology-save"));
 
@@ -27,7 +25,7 @@ final class SaveAhead implements AutoCloseable {
      * thrown; if the save fails, its failure is thrown after {@code host} finished, for the
      * caller's undo of the host changes.
      */
-    void run(Runnable save, Runnable unsave, Runnable host) {
+    public void run(Runnable save, Runnable unsave, Runnable host) {
         CompletableFuture<Void> saved = CompletableFuture.runAsync(save, saver);
         try {
             host.run();
