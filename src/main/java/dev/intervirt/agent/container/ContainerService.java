@@ -1,8 +1,7 @@
 package dev.intervirt.agent.container;
 
 import dev.intervirt.agent.app.AgentConfig;
-import dev.intervirt.agent.concurrent.DaemonThreads;
-import dev.intervirt.agent.concurrent.SaveAhead;
+import dev.intervirt.agent.concurrent.Alongside;
 import dev.intervirt.agent.dispatch.Progress;
 import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.Hypervisor;
@@ -23,10 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.logging.Logger;
 
 /**
@@ -38,16 +33,8 @@ public class ContainerService {
 
     private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
     private static final Duration REBOOT_WAIT = Duration.ofSeconds(20);
-    /**
-     * Work overlapped with a libvirt call; threads are made as needed and idle ones expire. One
-     * pool per service instance, not per class: in a Jakarta runtime whose class path holds the
-     * agent's classes, a static pool's idle thread outlived an undeploy and, with that
-     * deployment's context class loader, reached its dead CDI container from the next one.
-     * Each task also runs with its caller's context class loader (see {@link #alongside(Runnable)}).
-     */
-    private final ExecutorService alongside = Executors.newCachedThreadPool(DaemonThreads.named("alongside-libvirt"));
-    /** A start's running flag is saved while the started container's network is set up. */
-    private final SaveAhead saveAhead = new SaveAhead();
+    /** The host side of a new container's network while libvirt defines it; a start's save while its network is set up. */
+    private final Alongside alongside = new Alongside("alongside-libvirt");
 
     private Topology topology;
     private Hypervisor hypervisor;
@@ -76,24 +63,9 @@ public class ContainerService {
         this.config = config;
     }
 
-    /** The task with the caller's context class loader, by which a Jakarta runtime's CDI finds this deployment. */
-    private static Runnable alongside(Runnable task) {
-        ClassLoader caller = Thread.currentThread().getContextClassLoader();
-        return () -> {
-            Thread t = Thread.currentThread();
-            ClassLoader before = t.getContextClassLoader();
-            t.setContextClassLoader(caller);
-            try {
-                task.run();
-            } finally {
-                t.setContextClassLoader(before);
-            }
-        };
-    }
-
     @jakarta.annotation.PreDestroy
     void shutdown() {
-        alongside.shutdown();
+        alongside.close();
     }
 
     /** Creates the container, stopped. Returns a note for the learner, or null. */
@@ -114,18 +86,11 @@ public class ContainerService {
             steps.lap("dirs");
             String domain = hypervisor.domainName(c.id());
             // The host side of the network does not depend on the domain: made while libvirt defines it.
-            CompletableFuture<Void> attached = CompletableFuture.runAsync(alongside(() -> network.attach(c)), alongside);
-            try {
+            alongside.run(() -> network.attach(c), () -> network.detach(c), () -> {
                 hypervisor.define(spec(c, root, image));
-            } catch (RuntimeException e) {
-                if (awaitQuietly(attached)) {
-                    network.detach(c);
-                }
-                throw e;
-            }
-            undo.push(() -> hypervisor.undefine(domain));
-            steps.lap("define");
-            await(attached);
+                undo.push(() -> hypervisor.undefine(domain));
+                steps.lap("define");
+            });
             undo.push(() -> network.detach(c));
             steps.lap("network");
             undo.commit();
@@ -163,7 +128,7 @@ public class ContainerService {
                 hypervisor.stop(domain, Duration.ZERO);
             });
             steps.lap("libvirt");
-            saveAhead.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
+            alongside.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
                 pids.started(id, pid);
                 pidLimits.apply(domain, pid);
                 steps.lap("pids");
@@ -320,31 +285,6 @@ public class ContainerService {
     static boolean hasDocker(Path root) {
         return Files.exists(root.resolve("usr/sbin/dockerd"), LinkOption.NOFOLLOW_LINKS)
                 || Files.exists(root.resolve("usr/bin/dockerd"), LinkOption.NOFOLLOW_LINKS);
-    }
-
-    /** Waits for overlapped work; its failure is rethrown as it was thrown. */
-    private static void await(CompletableFuture<Void> work) {
-        try {
-            work.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw e;
-        }
-    }
-
-    /** Waits for overlapped work; whether it succeeded. */
-    private static boolean awaitQuietly(CompletableFuture<Void> work) {
-        try {
-            work.join();
-            return true;
-        } catch (CompletionException | java.util.concurrent.CancellationException e) {
-            return false;
-        }
     }
 
     private static void sleepQuietly(long ms) {

@@ -1,6 +1,6 @@
 package dev.intervirt.agent.network;
 
-import dev.intervirt.agent.concurrent.SaveAhead;
+import dev.intervirt.agent.concurrent.Alongside;
 import dev.intervirt.agent.container.InitPids;
 import dev.intervirt.agent.dispatch.StepTimer;
 import dev.intervirt.agent.host.ContainerNetns;
@@ -59,10 +59,15 @@ public class NetworkService {
      */
     private final Object forwardsLock = new Object();
     /** Link and internet changes are saved while the host changes are made. */
-    private final SaveAhead saveAhead = new SaveAhead();
+    private final Alongside saveAhead = new Alongside("topology-save");
 
     protected NetworkService() {
         // for CDI proxies
+    }
+
+    @jakarta.annotation.PreDestroy
+    void shutdown() {
+        saveAhead.close();
     }
 
     @Inject

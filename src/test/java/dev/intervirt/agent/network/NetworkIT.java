@@ -324,7 +324,7 @@ class NetworkIT {
     }
 
     /**
-     * The topology change is saved while the wire is made (SaveAhead): when the save fails, the
+     * The topology change is saved while the wire is made (Alongside): when the save fails, the
      * wire made meanwhile is taken down again and the link is not remembered, so the same
      * Connect succeeds once the disk takes it.
      */

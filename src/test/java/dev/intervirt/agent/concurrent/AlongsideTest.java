@@ -13,9 +13,9 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class SaveAheadTest {
+class AlongsideTest {
 
-    private final SaveAhead ahead = new SaveAhead();
+    private final Alongside ahead = new Alongside("test-alongside");
     private final List<String> done = new CopyOnWriteArrayList<>();
 
     @AfterEach
@@ -69,6 +69,22 @@ class SaveAheadTest {
                 }, () -> done.add("unsave"), () -> done.add("host")));
         assertSame(failure, thrown);
         assertEquals(List.of("host"), done, "nothing to take back: the save never happened");
+    }
+
+    @Test
+    void theWorkBesideRunsWithTheCallersContextClassLoader() {
+        ClassLoader own = new ClassLoader(getClass().getClassLoader()) {
+        };
+        Thread t = Thread.currentThread();
+        ClassLoader before = t.getContextClassLoader();
+        t.setContextClassLoader(own);
+        try {
+            ahead.run(() -> done.add(Thread.currentThread().getContextClassLoader() == own ? "caller's" : "other"),
+                    () -> { }, () -> { });
+        } finally {
+            t.setContextClassLoader(before);
+        }
+        assertEquals(List.of("caller's"), done);
     }
 
     @Test
