@@ -23,11 +23,14 @@ public final class Message {
     final byte[] bytes;
     final String description;
     final Set<Integer> tolerated;
+    private final boolean answered;
 
     private Message(byte[] bytes, String description, Set<Integer> tolerated) {
         this.bytes = bytes;
         this.description = description;
         this.tolerated = tolerated;
+        int flags = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()).getShort(6) & 0xffff;
+        this.answered = (flags & (Rtnl.NLM_F_ACK | Rtnl.NLM_F_DUMP)) != 0;
     }
 
     /** The same request, with these errnos taken as success. */
@@ -48,8 +51,7 @@ public final class Message {
      * begin and end markers of an nfnetlink batch do not ask for one.
      */
     boolean answered() {
-        int flags = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()).getShort(6) & 0xffff;
-        return (flags & (Rtnl.NLM_F_ACK | Rtnl.NLM_F_DUMP)) != 0;
+        return answered;
     }
 
     /** Builds one message; {@link #build} writes its length. */

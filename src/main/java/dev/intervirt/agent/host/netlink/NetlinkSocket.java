@@ -198,10 +198,10 @@ public final class NetlinkSocket implements AutoCloseable {
                 if (index >= 0 && index < done.length && !requests.get(index).answered()) {
                     if (type == Rtnl.NLMSG_ERROR && len >= Rtnl.NLMSG_HDRLEN + 4 && buf.getInt(pos + Rtnl.NLMSG_HDRLEN) != 0) {
                         // The batch as a whole was refused (no permission, or its commit failed):
-                        // no further answers need come.
+                        // no further answers need come. Named after its first change.
                         int error = -buf.getInt(pos + Rtnl.NLMSG_HDRLEN);
-                        throw new NetlinkException(requests.get(Math.min(index + 1, requests.size() - 1)).description, error,
-                                extendedMessage(buf, pos, len, flags));
+                        String what = requests.get(Math.min(index + 1, requests.size() - 1)).description;
+                        throw new NetlinkException(what, error, extendedMessage(buf, pos, len, flags));
                     }
                 } else if (index >= 0 && index < done.length && !done[index]) {
                     if (type == Rtnl.NLMSG_ERROR || type == Rtnl.NLMSG_DONE) {
