@@ -87,12 +87,7 @@ final class NftValues {
 
     /** A MAC address as an {@code ether_addr} field of a concatenation: 6 bytes padded to 8. */
     static byte[] macKey(MacAddress mac) {
-        byte[] key = new byte[8];
-        String[] octets = mac(mac).split(":");
-        for (int i = 0; i < 6; i++) {
-            key[i] = (byte) Integer.parseInt(octets[i], 16);
-        }
-        return key;
+        return Arrays.copyOf(Objects.requireNonNull(mac, "MAC address").bytes(), 8);
     }
 
     /** An address in network byte order (4 or 16 bytes). */

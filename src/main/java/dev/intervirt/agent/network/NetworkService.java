@@ -172,30 +172,33 @@ public class NetworkService {
         }
         StepTimer steps = new StepTimer("connect " + link.a() + " " + link.b());
         try (Undo undo = new Undo()) {
-            saveAhead.run(() -> topology.addLink(link), () -> topology.removeLink(link), () -> {
-                firewall.link(a.port(), b.port());
-                undo.push(() -> firewall.unlink(a.port(), b.port()));
-                steps.lap("nft");
-                OptionalInt pa = pids.of(a);
-                OptionalInt pb = pids.of(b);
-                AtomicBoolean aDone = new AtomicBoolean();
-                AtomicBoolean bDone = new AtomicBoolean();
-                try {
-                    bothEnds(() -> aDone.set(addPeerRoute(pa, b)), () -> bDone.set(addPeerRoute(pb, a)));
-                } finally {
-                    if (aDone.get()) {
-                        undo.push(() -> netns.removePeer(pa.getAsInt(), peerOf(b)));
-                    }
-                    if (bDone.get()) {
-                        undo.push(() -> netns.removePeer(pb.getAsInt(), peerOf(a)));
-                    }
-                }
-                steps.lap("routes");
-            });
+            saveAhead.run(() -> topology.addLink(link), () -> topology.removeLink(link), () -> wire(a, b, undo, steps));
             steps.lap("saved");
             undo.commit();
         }
         steps.log(LOG);
+    }
+
+    /** The link's wire (firewall) and both ends' routes to each other, each with its undo step. */
+    private void wire(ContainerRecord a, ContainerRecord b, Undo undo, StepTimer steps) {
+        firewall.link(a.port(), b.port());
+        undo.push(() -> firewall.unlink(a.port(), b.port()));
+        steps.lap("nft");
+        OptionalInt pa = pids.of(a);
+        OptionalInt pb = pids.of(b);
+        AtomicBoolean aDone = new AtomicBoolean();
+        AtomicBoolean bDone = new AtomicBoolean();
+        try {
+            bothEnds(() -> aDone.set(addPeerRoute(pa, b)), () -> bDone.set(addPeerRoute(pb, a)));
+        } finally {
+            if (aDone.get()) {
+                undo.push(() -> netns.removePeer(pa.getAsInt(), peerOf(b)));
+            }
+            if (bDone.get()) {
+                undo.push(() -> netns.removePeer(pb.getAsInt(), peerOf(a)));
+            }
+        }
+        steps.lap("routes");
     }
 
     public void disconnect(String id1, String id2) {
