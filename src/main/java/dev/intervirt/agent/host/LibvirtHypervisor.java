@@ -76,6 +76,10 @@ public class LibvirtHypervisor implements Hypervisor {
      */
     @Override
     public synchronized void connect() {
+        if (watchdog == null) {
+            // Before the first start: every start moves processes between cgroups.
+            CgroupMigrations.favorMoves();
+        }
         connection();
         if (watchdog == null) {
             watchdog = new Thread(this::watch, "libvirt-watchdog");

@@ -1,9 +1,6 @@
 package dev.intervirt.agent.host;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
-import com.sun.jna.NativeLong;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -87,17 +84,11 @@ public class OverlayRootfs {
     /** {@code mount -t overlay overlay -o OPTIONS ROOT} as the system call itself: no process on the start path. */
     private static void mountOverlay(String options, Path root, String id) {
         try {
-            Syscalls.INSTANCE.mount("overlay", root.toString(), "overlay", new NativeLong(0), options);
+            MountSyscall.mount("overlay", root.toString(), "overlay", 0, options);
         } catch (LastErrorException e) {
             throw HostException.failed("Preparing the files of container " + id + " failed: mount -t overlay "
                     + "overlay -o " + options + " " + root + ": " + e.getMessage(), e);
         }
-    }
-
-    private interface Syscalls extends Library {
-        Syscalls INSTANCE = Native.load("c", Syscalls.class);
-
-        int mount(String source, String target, String type, NativeLong flags, String data) throws LastErrorException;
     }
 
     /** Unmounts the overlay if mounted (lazily if still busy). */
@@ -143,20 +134,10 @@ public class OverlayRootfs {
     static boolean isMounted(Path mountPoint) {
         String target = mountPoint.toAbsolutePath().normalize().toString();
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                String[] f = line.split(" ");
-                if (f.length > 4 && unescape(f[4]).equals(target)) {
-                    return true;
-                }
-            }
-            return false;
+            return MountTable.read().stream().anyMatch(m -> m.mountPoint().equals(target));
         } catch (IOException e) {
             throw HostException.unavailable("Cannot read the mount table: " + e.getMessage(), e);
         }
-    }
-
-    private static String unescape(String s) {
-        return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
     }
 
     private static void runMount(List<String> command, String id) {

@@ -1,5 +1,7 @@
 package dev.intervirt.agent.ssh;
 
+import dev.intervirt.agent.host.MountTable;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,15 +48,9 @@ final class Cgroups {
     /** [mount point, fstype, super options] of every cgroup mount of the agent's namespace. */
     private static List<String[]> cgroupMounts() throws IOException {
         List<String[]> out = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            int dash = line.indexOf(" - ");
-            if (dash < 0) {
-                continue;
-            }
-            String[] left = line.substring(0, dash).split(" ");
-            String[] right = line.substring(dash + 3).split(" ");
-            if (right.length >= 3 && (right[0].equals("cgroup") || right[0].equals("cgroup2"))) {
-                out.add(new String[]{left[4], right[0], right[2]});
+        for (MountTable.Entry m : MountTable.read()) {
+            if (m.type().equals("cgroup") || m.type().equals("cgroup2")) {
+                out.add(new String[]{m.mountPoint(), m.type(), String.join(",", m.superOptions())});
             }
         }
         return out;
