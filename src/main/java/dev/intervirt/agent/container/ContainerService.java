@@ -122,20 +122,22 @@ public class ContainerService {
             redefineIfDocker(c);
             NetworkGuards.install(rootfs.rootOf(id));
             steps.lap("guards");
-            int pid = hypervisor.start(domain);
-            undo.push(() -> {
-                pids.stopped(id);
-                hypervisor.stop(domain, Duration.ZERO);
+            hypervisor.start(domain, pid -> {
+                undo.push(() -> {
+                    pids.stopped(id);
+                    hypervisor.stop(domain, Duration.ZERO);
+                });
+                steps.lap("libvirt");
+                alongside.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
+                    pids.started(id, pid);
+                    pidLimits.apply(domain, pid);
+                    steps.lap("pids");
+                    network.configureStarted(c, pid);
+                    steps.lap("network");
+                });
+                steps.lap("saved");
             });
-            steps.lap("libvirt");
-            alongside.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
-                pids.started(id, pid);
-                pidLimits.apply(domain, pid);
-                steps.lap("pids");
-                network.configureStarted(c, pid);
-                steps.lap("network");
-            });
-            steps.lap("saved");
+            steps.lap("init");
             undo.commit();
         }
         steps.log(LOG);
@@ -213,10 +215,11 @@ public class ContainerService {
             rootfs.mount(c.id(), images.resolve(c.image()));
             redefineIfDocker(c);
             NetworkGuards.install(rootfs.rootOf(c.id()));
-            int pid = hypervisor.start(domain);
-            pids.started(c.id(), pid);
-            pidLimits.apply(domain, pid);
-            network.configureStarted(c, pid);
+            hypervisor.start(domain, pid -> {
+                pids.started(c.id(), pid);
+                pidLimits.apply(domain, pid);
+                network.configureStarted(c, pid);
+            });
         } else if (c.running()) {
             int pid = hypervisor.initPid(domain);
             pids.started(c.id(), pid);

@@ -66,8 +66,19 @@ public interface Hypervisor {
 
     boolean isRunning(String name);
 
-    /** Starts the domain and returns the pid of its init process (as seen from the guest). */
-    int start(String name);
+    /**
+     * Starts the domain and returns the pid of its init process (as seen from the guest) once
+     * that runs the image's own init. {@code withInit} gets the pid as soon as it is known, before
+     * that wait: work on the container's namespaces and limits overlaps it. A failure of
+     * {@code withInit} is the start's failure (the domain keeps running: the caller's undo stops it).
+     */
+    int start(String name, java.util.function.IntConsumer withInit);
+
+    /** {@link #start(String, java.util.function.IntConsumer)} with nothing to overlap. */
+    default int start(String name) {
+        return start(name, pid -> {
+        });
+    }
 
     /** The pid of a running domain's init process. */
     int initPid(String name);

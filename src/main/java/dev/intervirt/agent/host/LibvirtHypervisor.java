@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
+import java.util.function.IntConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -351,26 +352,33 @@ public class LibvirtHypervisor implements Hypervisor {
         });
     }
 
-    /**
-     * On hybrid cgroup hosts the controller sometimes finds a cgroup it has just made gone
-     * ("Unable to write to '/sys/fs/cgroup/blkio/machine/lxc-…/tasks'") while another
-     * container's systemd boots; libvirt has cleaned up by then, so the start is tried again.
-     */
     @Override
-    public int start(String name) {
+    public int start(String name, IntConsumer withInit) {
         // Also here, not only at start: the directory may be removed while the agent runs, and
         // every start would then fail (one stat when it is there).
         ensureLibvirtStateDirs();
         long begun = System.nanoTime();
+        int pid = createAndPlace(name);
+        // pid 1 execs the image's init on its own meanwhile; the caller's work does not wait for it.
+        withInit.accept(pid);
+        awaitInitExec(pid, Math.min(System.nanoTime() + INIT_EXEC_WAIT.toNanos(), begun + INIT_EXEC_BUDGET.toNanos()));
+        runningCpuWeight.lower(name, pid);
+        return pid;
+    }
+
+    /**
+     * libvirt's start, then pid 1's placement (which it waits for). On hybrid cgroup hosts the
+     * controller sometimes finds a cgroup it has just made gone ("Unable to write to
+     * '/sys/fs/cgroup/blkio/machine/lxc-…/tasks'") while another container's systemd boots;
+     * libvirt has cleaned up by then, so the start is tried again.
+     */
+    private int createAndPlace(String name) {
         for (int attempt = 1; ; attempt++) {
             try {
                 call("start " + name, () -> required(name).create());
                 int pid = initPid(name);
                 InitCgroupPlacement.place(pid); // pid 1's script waits for this (DomainXml.CGROUP_PLACEMENT)
                 preferContainerAsOomVictim(name, pid);
-                long now = System.nanoTime();
-                awaitInitExec(pid, Math.min(now + INIT_EXEC_WAIT.toNanos(), begun + INIT_EXEC_BUDGET.toNanos()));
-                runningCpuWeight.lower(name, pid);
                 return pid;
             } catch (HostException e) {
                 boolean cgroupRace = e.getMessage() != null && e.getMessage().contains("/sys/fs/cgroup/");

@@ -82,9 +82,11 @@ public final class FakeHost {
         }
 
         @Override
-        public int start(String name) {
+        public int start(String name, java.util.function.IntConsumer withInit) {
             domains.put(name, true);
-            return (int) ProcessHandle.current().pid();
+            int pid = (int) ProcessHandle.current().pid();
+            withInit.accept(pid);
+            return pid;
         }
 
         @Override
