@@ -131,10 +131,29 @@ public class OverlayRootfs {
         return isMounted(rootOf(id));
     }
 
+    /**
+     * Whether something is mounted on {@code mountPoint}: its device differs from its parent's
+     * (two stats; the mount table grows with every running container and was read on every
+     * start). Only where the stats fail is the table read.
+     */
     static boolean isMounted(Path mountPoint) {
-        String target = mountPoint.toAbsolutePath().normalize().toString();
+        Path target = mountPoint.toAbsolutePath().normalize();
         try {
-            return MountTable.read().stream().anyMatch(m -> m.mountPoint().equals(target));
+            return !device(target).equals(device(target.getParent()));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        } catch (IOException | UnsupportedOperationException e) {
+            return inMountTable(target);
+        }
+    }
+
+    private static Object device(Path p) throws IOException {
+        return Files.getAttribute(p, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static boolean inMountTable(Path target) {
+        try {
+            return MountTable.read().stream().anyMatch(m -> m.mountPoint().equals(target.toString()));
         } catch (IOException e) {
             throw HostException.unavailable("Cannot read the mount table: " + e.getMessage(), e);
         }
