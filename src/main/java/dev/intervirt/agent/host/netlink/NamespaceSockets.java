@@ -14,8 +14,8 @@ import java.util.logging.Logger;
  * its init. Opened at first use, checked on every use (the pid must still be in the namespace
  * the socket was opened in: a restarted container or a reused pid gets a fresh socket), and
  * closed by {@link #release} when the container stops or its init changes. Handles whose
- * namespace is gone are also closed whenever a new one is opened, so a stop nobody reported
- * holds a namespace only until the next start.
+ * namespace is gone are also closed when a new one is opened (at most every 5 s), so a stop
+ * nobody reported holds a namespace only until a later start.
  */
 public final class NamespaceSockets implements AutoCloseable {
 
@@ -66,7 +66,10 @@ public final class NamespaceSockets implements AutoCloseable {
         }
     }
 
+    private static final long SWEEP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
     private final Map<Integer, Handle> handles = new ConcurrentHashMap<>();
+    /** When {@link #closeStale} last looked (the first open looks); under this object's lock. */
+    private long swept = System.nanoTime() - SWEEP_NANOS;
     private final String ownNamespace;
 
     public NamespaceSockets() {
@@ -165,8 +168,17 @@ public final class NamespaceSockets implements AutoCloseable {
         handles.keySet().forEach(this::release);
     }
 
-    /** Closes the sockets of namespaces whose init is gone or changed. */
+    /**
+     * Closes the sockets of namespaces whose init is gone or changed, at most every
+     * {@link #SWEEP_NANOS}: one look per open socket, ~1.5 ms at 100 running containers, was in
+     * every start.
+     */
     private void closeStale() {
+        long time = System.nanoTime();
+        if (time - swept < SWEEP_NANOS) {
+            return;
+        }
+        swept = time;
         for (Handle h : handles.values()) {
             String now;
             try {
