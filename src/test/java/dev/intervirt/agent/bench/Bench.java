@@ -740,7 +740,10 @@ public final class Bench {
             String model = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name")).findFirst()
                     .map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse("?");
             return Runtime.getRuntime().availableProcessors() + " CPUs (" + model + "), kernel " + Files.readString(
-                    Path.of("/proc/sys/kernel/osrelease")).strip() + ", Java " + System.getProperty("java.version");
+                    Path.of("/proc/sys/kernel/osrelease")).strip() + ", Java " + System.getProperty("java.version")
+                    + ", cgroup2 options " + dev.intervirt.agent.host.MountTable.read().stream()
+                    .filter(m -> m.type().equals("cgroup2")).findFirst().map(m -> String.join(",", m.superOptions())).orElse("(none)")
+                    + " (the agent adds favordynmods)";
         } catch (IOException e) {
             return "?";
         }
