@@ -23,6 +23,8 @@ import java.util.List;
  * @param stopGrace        how long init may take to shut down before a hard stop
  * @param maxMessageBytes  largest accepted WebSocket message
  * @param debug            debug logging
+ * @param favorCgroupMoves remount the host's cgroup2 with favordynmods at start, so that container starts do not
+ *                         wait for RCU grace periods (true; see {@code host.CgroupMigrations})
  * @param poweroffCommand  argument list run after the reply to {@code shutdown}; empty = disabled (the default)
  * @param rebootCommand    argument list run after the reply to {@code reboot}; empty = disabled (the default)
  * @param upgradeCommand   argument list that upgrades the guest's own packages in {@code update}; empty = the
@@ -31,7 +33,7 @@ import java.util.List;
  */
 public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String ownerName, String portPrefix,
                           long memoryMiB, long pidsMax, Duration stopGrace, int maxMessageBytes, boolean debug,
-                          List<String> poweroffCommand, List<String> rebootCommand, List<String> upgradeCommand,
+                          boolean favorCgroupMoves, List<String> poweroffCommand, List<String> rebootCommand, List<String> upgradeCommand,
                           ImageSettings images) {
 
     public AgentConfig {
@@ -46,7 +48,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
     public static AgentConfig defaults() {
         return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
                 Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, 2048, Duration.ofSeconds(7),
-                DEFAULT_MAX_MESSAGE_BYTES, false, List.of(), List.of(), List.of(),
+                DEFAULT_MAX_MESSAGE_BYTES, false, true, List.of(), List.of(), List.of(),
                 new ImageSettings(ImageSettings.DEFAULT_SERVER, ImageSettings.DEFAULT_PREFETCH, ImageSettings.defaultBuilder()));
     }
 
@@ -92,6 +94,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
         private Duration stopGrace;
         private int maxMessageBytes;
         private boolean debug;
+        private boolean favorCgroupMoves;
         private List<String> poweroffCommand;
         private List<String> rebootCommand;
         private List<String> upgradeCommand;
@@ -110,6 +113,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
             stopGrace = c.stopGrace;
             maxMessageBytes = c.maxMessageBytes;
             debug = c.debug;
+            favorCgroupMoves = c.favorCgroupMoves;
             poweroffCommand = c.poweroffCommand;
             rebootCommand = c.rebootCommand;
             upgradeCommand = c.upgradeCommand;
@@ -118,7 +122,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
         public AgentConfig build() {
             return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax,
-                    stopGrace, maxMessageBytes, debug, poweroffCommand, rebootCommand, upgradeCommand, images);
+                    stopGrace, maxMessageBytes, debug, favorCgroupMoves, poweroffCommand, rebootCommand, upgradeCommand, images);
         }
 
         public Builder port(int value) {
@@ -178,6 +182,11 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
         public Builder debug(boolean value) {
             debug = value;
+            return this;
+        }
+
+        public Builder favorCgroupMoves(boolean value) {
+            favorCgroupMoves = value;
             return this;
         }
 

@@ -40,6 +40,7 @@ public final class ConfigParser {
         SETTINGS.put("--image-server", "INTERVIRT_IMAGE_SERVER");
         SETTINGS.put("--prefetch-images", "INTERVIRT_PREFETCH_IMAGES");
         SETTINGS.put("--image-builder", "INTERVIRT_IMAGE_BUILDER");
+        SETTINGS.put("--favor-cgroup-moves", "INTERVIRT_FAVOR_CGROUP_MOVES");
         SETTINGS.put("--debug", "INTERVIRT_DEBUG");
     }
 
@@ -78,6 +79,9 @@ public final class ConfigParser {
               --image-builder CMD       builds debian/* and intervirtos/current locally, the name appended
                                         (INTERVIRT_IMAGE_BUILDER, default the project's scripts/build-image.sh
                                         when the agent runs from the project; "" or none: no builder)
+              --favor-cgroup-moves B    remount the host's cgroup2 with favordynmods at start, so that container
+                                        starts need not wait for RCU grace periods; it stays until the host's
+                                        next boot (INTERVIRT_FAVOR_CGROUP_MOVES, default true; false: leave it)
               --debug                   debug logging (INTERVIRT_DEBUG=true)
               --help                    this text
             Flags win over environment variables.
@@ -142,9 +146,10 @@ public final class ConfigParser {
         int grace = intValue(values, "--stop-grace-seconds", (int) d.stopGrace().toSeconds(), 0, 8);
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
+        boolean favorCgroupMoves = bool(values, "--favor-cgroup-moves", d.favorCgroupMoves());
         return d.toBuilder().port(port).libvirtUri(uri).stateDir(stateDir).imageDir(imageDir).bridge(bridge).ownerName(owner)
                 .portPrefix(portPrefix).memoryMiB(memory).pidsMax(pids).stopGrace(Duration.ofSeconds(grace))
-                .maxMessageBytes(maxBytes).debug(debug).poweroffCommand(commandLine(values, "--poweroff-command"))
+                .maxMessageBytes(maxBytes).debug(debug).favorCgroupMoves(favorCgroupMoves).poweroffCommand(commandLine(values, "--poweroff-command"))
                 .rebootCommand(commandLine(values, "--reboot-command")).upgradeCommand(commandLine(values, "--upgrade-command"))
                 .images(images(values, d.images())).build();
     }
@@ -184,6 +189,18 @@ public final class ConfigParser {
             builder = List.of();
         }
         return new ImageSettings(server, prefetch, builder);
+    }
+
+    private static boolean bool(Map<String, String> values, String flag, boolean fallback) throws UsageException {
+        String v = values.get(flag);
+        if (v == null) {
+            return fallback;
+        }
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new UsageException(flag + " must be true or false (got \"" + v.trim() + "\").");
+        };
     }
 
     private static int intValue(Map<String, String> values, String flag, int fallback, int min, int max)

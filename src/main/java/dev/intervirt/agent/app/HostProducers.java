@@ -30,7 +30,8 @@ public class HostProducers {
     @Produces
     @Singleton
     Hypervisor hypervisor(AgentConfig config) {
-        return new LibvirtHypervisor(config.libvirtUri(), config.ownerName(), config.bridge(), config.domainPrefix());
+        return new LibvirtHypervisor(config.libvirtUri(), config.ownerName(), config.bridge(), config.domainPrefix(),
+                config.favorCgroupMoves());
     }
 
     @Produces

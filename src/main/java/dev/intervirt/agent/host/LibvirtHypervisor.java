@@ -45,6 +45,7 @@ public class LibvirtHypervisor implements Hypervisor {
     private final List<BiConsumer<String, StartKind>> startedListeners = new CopyOnWriteArrayList<>();
 
     private final String uri;
+    private final boolean favorCgroupMoves;
     private final String network;
     private final String bridge;
     /** Domains the agent owns carry this prefix (and the agent's metadata namespace). */
@@ -52,7 +53,9 @@ public class LibvirtHypervisor implements Hypervisor {
     private final Path lxcRunDir;
     private Connect connection;
 
-    public LibvirtHypervisor(String uri, String network, String bridge, String domainPrefix) {
+    /** {@code favorCgroupMoves}: make cgroup moves cheap before the first start ({@link CgroupMigrations}). */
+    public LibvirtHypervisor(String uri, String network, String bridge, String domainPrefix, boolean favorCgroupMoves) {
+        this.favorCgroupMoves = favorCgroupMoves;
         this.uri = uri;
         this.network = network;
         this.bridge = bridge;
@@ -77,7 +80,7 @@ public class LibvirtHypervisor implements Hypervisor {
      */
     @Override
     public synchronized void connect() {
-        if (watchdog == null) {
+        if (watchdog == null && favorCgroupMoves) {
             // Before the first start: every start moves processes between cgroups.
             CgroupMigrations.favorMoves();
         }

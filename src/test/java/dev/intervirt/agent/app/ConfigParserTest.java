@@ -125,6 +125,16 @@ class ConfigParserTest {
         assertFalse(parse(Map.of("INTERVIRT_DEBUG", "no")).debug());
     }
 
+    @Test
+    void favorCgroupMovesIsOnUnlessTurnedOff() throws Exception {
+        assertTrue(parse().favorCgroupMoves());
+        assertFalse(parse("--favor-cgroup-moves", "false").favorCgroupMoves());
+        assertFalse(parse(Map.of("INTERVIRT_FAVOR_CGROUP_MOVES", "False")).favorCgroupMoves());
+        assertTrue(parse(Map.of("INTERVIRT_FAVOR_CGROUP_MOVES", "false"), "--favor-cgroup-moves=true").favorCgroupMoves());
+        UsageException e = usage(Map.of(), "--favor-cgroup-moves", "no");
+        assertTrue(e.getMessage().contains("--favor-cgroup-moves must be true or false"), e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"--help", "-h"})
     void helpReturnsNull(String flag) throws Exception {
