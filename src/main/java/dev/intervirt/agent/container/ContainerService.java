@@ -122,25 +122,31 @@ public class ContainerService {
             redefineIfDocker(c);
             NetworkGuards.install(rootfs.rootOf(id));
             steps.lap("guards");
-            hypervisor.start(domain, pid -> {
-                undo.push(() -> {
-                    pids.stopped(id);
-                    hypervisor.stop(domain, Duration.ZERO);
-                });
-                steps.lap("libvirt");
-                alongside.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
-                    pids.started(id, pid);
-                    pidLimits.apply(domain, pid);
-                    steps.lap("pids");
-                    network.configureStarted(c, pid);
-                    steps.lap("network");
-                });
-                steps.lap("saved");
-            });
+            hypervisor.start(domain, pid -> withInit(c, domain, pid, undo, steps));
             steps.lap("init");
             undo.commit();
         }
         steps.log(LOG);
+    }
+
+    /**
+     * A start's work once its init pid is known, while pid 1 goes on to exec the image's init:
+     * limits and network beside the saved running flag, the domain's stop as the undo step.
+     */
+    private void withInit(ContainerRecord c, String domain, int pid, Undo undo, StepTimer steps) {
+        undo.push(() -> {
+            pids.stopped(c.id());
+            hypervisor.stop(domain, Duration.ZERO);
+        });
+        steps.lap("libvirt");
+        alongside.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
+            pids.started(c.id(), pid);
+            pidLimits.apply(domain, pid);
+            steps.lap("pids");
+            network.configureStarted(c, pid);
+            steps.lap("network");
+        });
+        steps.lap("saved");
     }
 
     public void stop(String id) {

@@ -74,12 +74,6 @@ public interface Hypervisor {
      */
     int start(String name, java.util.function.IntConsumer withInit);
 
-    /** {@link #start(String, java.util.function.IntConsumer)} with nothing to overlap. */
-    default int start(String name) {
-        return start(name, pid -> {
-        });
-    }
-
     /** The pid of a running domain's init process. */
     int initPid(String name);
 

@@ -7,9 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The cgroup.procs files of a computer's init, one per hierarchy with controllers (v1 memory,
@@ -23,7 +21,7 @@ final class Cgroups {
     }
 
     static List<String> procsFilesOf(int pid) throws IOException {
-        List<String[]> mounts = cgroupMounts();
+        List<MountTable.Entry> mounts = MountTable.read();
         List<String> files = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
             String[] f = line.split(":", 3);
@@ -45,29 +43,18 @@ final class Cgroups {
         return files;
     }
 
-    /** [mount point, fstype, super options] of every cgroup mount of the agent's namespace. */
-    private static List<String[]> cgroupMounts() throws IOException {
-        List<String[]> out = new ArrayList<>();
-        for (MountTable.Entry m : MountTable.read()) {
-            if (m.type().equals("cgroup") || m.type().equals("cgroup2")) {
-                out.add(new String[]{m.mountPoint(), m.type(), String.join(",", m.superOptions())});
-            }
-        }
-        return out;
-    }
-
-    private static String v1Mount(List<String[]> mounts, String controllers) {
-        Set<String> wanted = new HashSet<>(Arrays.asList(controllers.split(",")));
-        for (String[] m : mounts) {
-            if (m[1].equals("cgroup") && new HashSet<>(Arrays.asList(m[2].split(","))).containsAll(wanted)) {
-                return m[0];
+    private static String v1Mount(List<MountTable.Entry> mounts, String controllers) {
+        List<String> wanted = Arrays.asList(controllers.split(","));
+        for (MountTable.Entry m : mounts) {
+            if (m.type().equals("cgroup") && m.superOptions().containsAll(wanted)) {
+                return m.mountPoint();
             }
         }
         return null;
     }
 
-    private static String v2Mount(List<String[]> mounts) {
-        return mounts.stream().filter(m -> m[1].equals("cgroup2")).map(m -> m[0]).findFirst().orElse(null);
+    private static String v2Mount(List<MountTable.Entry> mounts) {
+        return mounts.stream().filter(m -> m.type().equals("cgroup2")).map(MountTable.Entry::mountPoint).findFirst().orElse(null);
     }
 
     private static boolean v2HasControllers(String mountPoint) {
