@@ -80,8 +80,8 @@ public final class ConfigParser {
                                         (INTERVIRT_IMAGE_BUILDER, default the project's scripts/build-image.sh
                                         when the agent runs from the project; "" or none: no builder)
               --favor-cgroup-moves B    remount the host's cgroup2 with favordynmods at start, so that container
-                                        starts need not wait for RCU grace periods; it stays until the host's
-                                        next boot (INTERVIRT_FAVOR_CGROUP_MOVES, default true; false: leave it)
+                                        starts need not wait for RCU grace periods; host-wide, see the README
+                                        (INTERVIRT_FAVOR_CGROUP_MOVES, default true; false: leave the host alone)
               --debug                   debug logging (INTERVIRT_DEBUG=true)
               --help                    this text
             Flags win over environment variables.

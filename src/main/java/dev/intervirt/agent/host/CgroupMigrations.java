@@ -14,8 +14,13 @@ import java.util.stream.Collectors;
  * 2-CPU host, and a container start makes several (libvirt's own placement, then
  * {@link InitCgroupPlacement}'s two). The cgroup2 option {@value #OPTION} trades that wait for
  * slightly dearer forks and exits (0.27 ms per move then). It acts on the lock every hierarchy
- * shares, so the v1 hierarchies of a hybrid host gain as well. Linux 6.0 and later; from 6.17 it
- * stays on until the next boot once set.
+ * shares, so the v1 hierarchies of a hybrid host gain as well. Linux 6.0 and later.
+ * <p>
+ * libvirt mounts cgroup2 for every container it starts, which resets the hierarchy's options.
+ * On this project's 6.18 build machines the faster moves stay all the same (the kernel cannot turn
+ * them off again until the next boot: it says so once in dmesg); on kernels that still can, the
+ * first container start ends them, and only the boot parameter {@code cgroup_favordynmods=true}
+ * (Linux 6.7 and later) keeps them for good.
  */
 public final class CgroupMigrations {
 
