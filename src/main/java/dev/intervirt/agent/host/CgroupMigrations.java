@@ -57,7 +57,8 @@ public final class CgroupMigrations {
             return log("cgroup2 at " + m.mountPoint() + " refused " + OPTION + " (errno " + e.getErrorCode()
                     + "); every cgroup move of a start may wait for an RCU grace period");
         }
-        return log("cgroup2 at " + m.mountPoint() + " remounted with " + OPTION + ": cgroup moves no longer wait for an RCU grace period");
+        return log("cgroup2 at " + m.mountPoint() + " remounted with " + OPTION + ": cgroup moves need not wait for an RCU"
+                + " grace period (libvirt's container starts reset the option; kernels that can switch it off then do)");
     }
 
     /** The first cgroup2 mount: there is one cgroup2 hierarchy, however often it is mounted. */
