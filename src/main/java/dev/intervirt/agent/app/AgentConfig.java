@@ -25,6 +25,8 @@ import java.util.List;
  * @param debug            debug logging
  * @param favorCgroupMoves remount the host's cgroup2 with favordynmods at start, so that container starts do not
  *                         wait for RCU grace periods (true; see {@code host.CgroupMigrations})
+ * @param flushBeforeReply every topology change waits for its journal line's flush to the disk before the reply
+ *                         (false: the flush follows the reply, see {@code state.JournalFlusher})
  * @param poweroffCommand  argument list run after the reply to {@code shutdown}; empty = disabled (the default)
  * @param rebootCommand    argument list run after the reply to {@code reboot}; empty = disabled (the default)
  * @param upgradeCommand   argument list that upgrades the guest's own packages in {@code update}; empty = the
@@ -33,7 +35,7 @@ import java.util.List;
  */
 public record AgentConfig(int port, String libvirtUri, Path stateDir, Path imageDir, String bridge, String ownerName, String portPrefix,
                           long memoryMiB, long pidsMax, Duration stopGrace, int maxMessageBytes, boolean debug,
-                          boolean favorCgroupMoves, List<String> poweroffCommand, List<String> rebootCommand, List<String> upgradeCommand,
+                          boolean favorCgroupMoves, boolean flushBeforeReply, List<String> poweroffCommand, List<String> rebootCommand, List<String> upgradeCommand,
                           ImageSettings images) {
 
     public AgentConfig {
@@ -48,7 +50,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
     public static AgentConfig defaults() {
         return new AgentConfig(DEFAULT_PORT, "lxc:///system", Path.of("/var/lib/intervirt"),
                 Path.of("/var/lib/intervirt/images"), "ivbr0", "intervirt", "ivc", 512, 2048, Duration.ofSeconds(7),
-                DEFAULT_MAX_MESSAGE_BYTES, false, true, List.of(), List.of(), List.of(),
+                DEFAULT_MAX_MESSAGE_BYTES, false, true, false, List.of(), List.of(), List.of(),
                 new ImageSettings(ImageSettings.DEFAULT_SERVER, ImageSettings.DEFAULT_PREFETCH, ImageSettings.defaultBuilder()));
     }
 
@@ -95,6 +97,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
         private int maxMessageBytes;
         private boolean debug;
         private boolean favorCgroupMoves;
+        private boolean flushBeforeReply;
         private List<String> poweroffCommand;
         private List<String> rebootCommand;
         private List<String> upgradeCommand;
@@ -114,6 +117,7 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
             maxMessageBytes = c.maxMessageBytes;
             debug = c.debug;
             favorCgroupMoves = c.favorCgroupMoves;
+            flushBeforeReply = c.flushBeforeReply;
             poweroffCommand = c.poweroffCommand;
             rebootCommand = c.rebootCommand;
             upgradeCommand = c.upgradeCommand;
@@ -122,7 +126,8 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
         public AgentConfig build() {
             return new AgentConfig(port, libvirtUri, stateDir, imageDir, bridge, ownerName, portPrefix, memoryMiB, pidsMax,
-                    stopGrace, maxMessageBytes, debug, favorCgroupMoves, poweroffCommand, rebootCommand, upgradeCommand, images);
+                    stopGrace, maxMessageBytes, debug, favorCgroupMoves, flushBeforeReply, poweroffCommand, rebootCommand, upgradeCommand,
+                    images);
         }
 
         public Builder port(int value) {
@@ -187,6 +192,11 @@ public record AgentConfig(int port, String libvirtUri, Path stateDir, Path image
 
         public Builder favorCgroupMoves(boolean value) {
             favorCgroupMoves = value;
+            return this;
+        }
+
+        public Builder flushBeforeReply(boolean value) {
+            flushBeforeReply = value;
             return this;
         }
 

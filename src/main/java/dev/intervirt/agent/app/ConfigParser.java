@@ -41,6 +41,7 @@ public final class ConfigParser {
         SETTINGS.put("--prefetch-images", "INTERVIRT_PREFETCH_IMAGES");
         SETTINGS.put("--image-builder", "INTERVIRT_IMAGE_BUILDER");
         SETTINGS.put("--favor-cgroup-moves", "INTERVIRT_FAVOR_CGROUP_MOVES");
+        SETTINGS.put("--flush-before-reply", "INTERVIRT_FLUSH_BEFORE_REPLY");
         SETTINGS.put("--debug", "INTERVIRT_DEBUG");
     }
 
@@ -82,6 +83,9 @@ public final class ConfigParser {
               --favor-cgroup-moves B    remount the host's cgroup2 with favordynmods at start, so that container
                                         starts need not wait for RCU grace periods; host-wide, see the README
                                         (INTERVIRT_FAVOR_CGROUP_MOVES, default true; false: leave the host alone)
+              --flush-before-reply B    every topology change waits for its journal line to reach the disk
+                                        before the reply (INTERVIRT_FLUSH_BEFORE_REPLY, default false: the
+                                        flush follows the reply; a crash of the agent loses nothing either way)
               --debug                   debug logging (INTERVIRT_DEBUG=true)
               --help                    this text
             Flags win over environment variables.
@@ -147,9 +151,11 @@ public final class ConfigParser {
         int maxBytes = intValue(values, "--max-message-bytes", d.maxMessageBytes(), 1024, 16 << 20);
         boolean debug = Boolean.parseBoolean(values.getOrDefault("--debug", "false"));
         boolean favorCgroupMoves = bool(values, "--favor-cgroup-moves", d.favorCgroupMoves());
+        boolean flushBeforeReply = bool(values, "--flush-before-reply", d.flushBeforeReply());
         return d.toBuilder().port(port).libvirtUri(uri).stateDir(stateDir).imageDir(imageDir).bridge(bridge).ownerName(owner)
                 .portPrefix(portPrefix).memoryMiB(memory).pidsMax(pids).stopGrace(Duration.ofSeconds(grace))
-                .maxMessageBytes(maxBytes).debug(debug).favorCgroupMoves(favorCgroupMoves).poweroffCommand(commandLine(values, "--poweroff-command"))
+                .maxMessageBytes(maxBytes).debug(debug).favorCgroupMoves(favorCgroupMoves).flushBeforeReply(flushBeforeReply)
+                .poweroffCommand(commandLine(values, "--poweroff-command"))
                 .rebootCommand(commandLine(values, "--reboot-command")).upgradeCommand(commandLine(values, "--upgrade-command"))
                 .images(images(values, d.images())).build();
     }

@@ -90,6 +90,10 @@ public class HostProducers {
     @Produces
     @Singleton
     Topology topology(AgentConfig config) {
-        return new Topology(new StateStore(config.stateDir()), config.portPrefix());
+        return new Topology(new StateStore(config.stateDir(), config.flushBeforeReply()), config.portPrefix());
+    }
+
+    void closeTopology(@Disposes Topology topology) {
+        topology.close();
     }
 }

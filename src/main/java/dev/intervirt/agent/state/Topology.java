@@ -26,7 +26,7 @@ import java.util.TreeSet;
  * (uniqueness of ids, MACs and addresses) and saved through the {@link StateStore} before the
  * method returns, all under one lock, so what is stored is always a consistent whole.
  */
-public class Topology {
+public class Topology implements AutoCloseable {
 
     /** A forward is identified by its guest side. */
     public record ForwardKey(Protocol protocol, int externalPort) {
@@ -241,6 +241,12 @@ public class Topology {
     }
 
     // ---- persistence ------------------------------------------------------------------------
+
+    /** Brings the last changes to the disk (the agent's stop). */
+    @Override
+    public void close() {
+        store.close();
+    }
 
     /**
      * The change goes to the journal (constant cost, whatever the topology's size), or the whole

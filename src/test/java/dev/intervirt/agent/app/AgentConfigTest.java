@@ -28,7 +28,7 @@ class AgentConfigTest {
     void eachSetterChangesOnlyItsComponent() throws Exception {
         AgentConfig changed = D.toBuilder().port(4000).libvirtUri("lxc:///other").stateDir(Path.of("/s")).imageDir(Path.of("/i"))
                 .bridge("xbr0").ownerName("xowner").portPrefix("xp").memoryMiB(64).pidsMax(99).stopGrace(Duration.ofSeconds(3))
-                .maxMessageBytes(2048).debug(true).favorCgroupMoves(false).poweroffCommand(List.of("p")).rebootCommand(List.of("r"))
+                .maxMessageBytes(2048).debug(true).favorCgroupMoves(false).flushBeforeReply(true).poweroffCommand(List.of("p")).rebootCommand(List.of("r"))
                 .upgradeCommand(List.of("u")).images(ImageSettings.localOnly()).build();
         List<String> same = new ArrayList<>();
         for (RecordComponent c : AgentConfig.class.getRecordComponents()) {
@@ -38,7 +38,7 @@ class AgentConfigTest {
         }
         assertEquals(List.of(), same, "every component has a setter that sets it");
         assertEquals(new AgentConfig(4000, "lxc:///other", Path.of("/s"), Path.of("/i"), "xbr0", "xowner", "xp", 64, 99,
-                Duration.ofSeconds(3), 2048, true, false, List.of("p"), List.of("r"), List.of("u"), ImageSettings.localOnly()), changed);
+                Duration.ofSeconds(3), 2048, true, false, true, List.of("p"), List.of("r"), List.of("u"), ImageSettings.localOnly()), changed);
 
         AgentConfig oneChange = D.toBuilder().pidsMax(99).build();
         for (RecordComponent c : AgentConfig.class.getRecordComponents()) {

@@ -135,6 +135,16 @@ class ConfigParserTest {
         assertTrue(e.getMessage().contains("--favor-cgroup-moves must be true or false"), e.getMessage());
     }
 
+    @Test
+    void flushBeforeReplyIsOffUnlessTurnedOn() throws Exception {
+        assertFalse(parse().flushBeforeReply());
+        assertTrue(parse("--flush-before-reply", "true").flushBeforeReply());
+        assertTrue(parse(Map.of("INTERVIRT_FLUSH_BEFORE_REPLY", "TRUE")).flushBeforeReply());
+        assertFalse(parse(Map.of("INTERVIRT_FLUSH_BEFORE_REPLY", "true"), "--flush-before-reply=false").flushBeforeReply());
+        UsageException e = usage(Map.of(), "--flush-before-reply", "yes");
+        assertTrue(e.getMessage().contains("--flush-before-reply must be true or false"), e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"--help", "-h"})
     void helpReturnsNull(String flag) throws Exception {

@@ -132,4 +132,8 @@ public class FakeHostProducers {
     Topology topology(AgentConfig config) {
         return new Topology(new StateStore(config.stateDir()), "ivc");
     }
+
+    void closeTopology(@jakarta.enterprise.inject.Disposes Topology topology) {
+        topology.close();
+    }
 }
