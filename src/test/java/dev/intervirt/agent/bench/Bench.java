@@ -270,7 +270,7 @@ public final class Bench {
                 report.row(ft, n, row[0], fs.count(), fs.p50(), fs.p99());
                 report.measurement("floor", n, (String) row[0], fs);
             }
-            networkOps(c, n, m);
+            networkOps(c, agent.port(), n, m);
             containerOps(c, n, m);
             if (largest) {
                 concurrency(agent.port(), n);
@@ -359,7 +359,7 @@ public final class Bench {
         report.measurement("topology", n, what, ms);
     }
 
-    private void networkOps(AgentClient c, int n, Map<String, Samples> m) {
+    private void networkOps(AgentClient c, int agentPort, int n, Map<String, Samples> m) {
         log("N = " + n + ": network operations, " + OP_SAMPLES + " samples each");
         Samples connect = sample(m, "Connect");
         Samples disconnect = sample(m, "Disconnect");
@@ -398,6 +398,9 @@ public final class Bench {
         Samples unforward = sample(m, "RemovePortForwarding");
         for (int s = 0; s < OP_SAMPLES; s++) {
             int port = 20000 + s;
+            if (port >= agentPort) {
+                port++; // the agent's own port is refused (code 8): step over it
+            }
             forward.add(timed(c, request("AddPortForwarding").add("id", id(s % n)).add("internalPort", 22).add("externalPort", port)
                     .add("protocol", "tcp")));
             unforward.add(timed(c, request("RemovePortForwarding").add("externalPort", port).add("protocol", "tcp")));
