@@ -136,8 +136,19 @@ public class RequestDispatcher {
     }
 
     private static void log(Request request, String outcome, long t0) {
-        String ids = String.join(",", request.containerIds());
-        LOG.info(String.format("%s uuid=%s%s %s (%.1f ms)", request.typeName(), Text.printable(request.uuid()),
-                ids.isEmpty() ? "" : " id=" + ids, outcome, (System.nanoTime() - t0) / 1e6));
+        LOG.info(logLine(request, outcome, System.nanoTime() - t0));
+    }
+
+    /** Built by hand: String.format parses its pattern on every call, and this runs on every request. */
+    static String logLine(Request request, String outcome, long nanos) {
+        long tenthsOfMs = (nanos + 50_000) / 100_000;
+        StringBuilder line = new StringBuilder(160).append(request.typeName()).append(" uuid=")
+                .append(Text.printable(request.uuid()));
+        List<String> ids = request.containerIds();
+        for (int i = 0; i < ids.size(); i++) {
+            line.append(i == 0 ? " id=" : ",").append(ids.get(i));
+        }
+        line.append(' ').append(outcome).append(" (").append(tenthsOfMs / 10).append('.').append(tenthsOfMs % 10).append(" ms)");
+        return line.toString();
     }
 }

@@ -13,6 +13,9 @@ public final class Text {
         if (text == null) {
             return "";
         }
+        if (isShortPrintableAscii(text)) {
+            return text; // every uuid the client sends: no copy on every request's log line
+        }
         StringBuilder sb = new StringBuilder();
         text.codePoints().limit(MAX_CODE_POINTS).forEach(cp -> {
             int t = Character.getType(cp);
@@ -27,5 +30,18 @@ public final class Text {
             sb.append('…');
         }
         return sb.toString();
+    }
+
+    private static boolean isShortPrintableAscii(String text) {
+        if (text.length() > MAX_CODE_POINTS) {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c > 0x7e) {
+                return false;
+            }
+        }
+        return true;
     }
 }

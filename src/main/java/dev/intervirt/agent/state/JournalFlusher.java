@@ -14,10 +14,10 @@ import java.util.logging.Logger;
  * <p>An appended line is in the kernel's page cache before its request is answered, so a crash
  * or kill of the agent loses nothing acknowledged (CrashRecoveryIT kills it with SIGKILL). The
  * flush to the device (fdatasync: ~0.2 ms on this machine's disk, more on the guest's emulated
- * one) was the largest single part of a Connect; here one flush covers every line appended
- * since the one before (group commit), and no reply waits for it. Only a power cut or a kernel
- * crash in that window can lose acknowledged lines, and then the journal still holds a clean
- * prefix: a torn or empty line ends the replay, and the next append cuts it off.
+ * one) need not hold the reply: one flush, started 2 ms after the line that asks for it, covers
+ * every line appended until then (group commit). Only a power cut or a kernel crash in those
+ * few milliseconds can lose acknowledged lines, and then the journal still holds a clean prefix:
+ * a torn or empty line ends the replay, and the next append cuts it off.
  */
 final class JournalFlusher implements AutoCloseable {
 
@@ -27,6 +27,9 @@ final class JournalFlusher implements AutoCloseable {
     interface Flush {
         void run() throws IOException;
     }
+
+    /** How long a line waits for others before its flush starts (the window a power cut could lose). */
+    static final long GATHER_NANOS = 2_000_000;
 
     private final Flush flush;
     private Thread thread;
@@ -73,12 +76,19 @@ final class JournalFlusher implements AutoCloseable {
         while (true) {
             long target;
             synchronized (this) {
-                while (flushed == requested && !closed) {
-                    try {
+                try {
+                    while (flushed == requested && !closed) {
                         wait();
-                    } catch (InterruptedException e) {
-                        return;
                     }
+                    // Let the request that woke us finish, and gather the lines of those right
+                    // behind it: on two CPUs, a flush at once competed with them (Connect p50
+                    // 0.56–0.61 ms with it, 0.48–0.52 after a 2 ms pause; 10 ms was no better).
+                    long end = System.nanoTime() + GATHER_NANOS;
+                    for (long left = GATHER_NANOS; left > 0 && !closed; left = end - System.nanoTime()) {
+                        wait(left / 1_000_000, (int) (left % 1_000_000));
+                    }
+                } catch (InterruptedException e) {
+                    return;
                 }
                 if (flushed == requested) {
                     return; // closed, and nothing left

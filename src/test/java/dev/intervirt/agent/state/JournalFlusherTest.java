@@ -53,6 +53,27 @@ class JournalFlusherTest {
     }
 
     @Test
+    void linesAppendedTogetherShareOneFlush() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        try (JournalFlusher flusher = new JournalFlusher(runs::incrementAndGet)) {
+            flusher.appended();
+            flusher.appended();
+            flusher.appended();
+            flusher.awaitFlushed();
+            assertEquals(1, runs.get(), "three lines within the flush's 2 ms gathering pause");
+        }
+    }
+
+    @Test
+    void closeFlushesALineStillInTheGatheringPause() {
+        AtomicInteger runs = new AtomicInteger();
+        JournalFlusher flusher = new JournalFlusher(runs::incrementAndGet);
+        flusher.appended();
+        flusher.close();
+        assertEquals(1, runs.get(), "the line was flushed before close returned");
+    }
+
+    @Test
     void awaitFlushedWaitsForTheFlushThatCoversItsLines() throws Exception {
         HeldFlush flush = new HeldFlush();
         try (JournalFlusher flusher = new JournalFlusher(flush)) {

@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * One netlink request as bytes: the 16-byte {@code nlmsghdr}, the family header
@@ -21,11 +22,12 @@ public final class Message {
     static final int NLA_F_NESTED = 0x8000;
 
     final byte[] bytes;
-    final String description;
+    /** Made only when a failure or a debug line needs it: most messages are never described. */
+    private final Supplier<String> description;
     final Set<Integer> tolerated;
     private final boolean answered;
 
-    private Message(byte[] bytes, String description, Set<Integer> tolerated) {
+    private Message(byte[] bytes, Supplier<String> description, Set<Integer> tolerated) {
         this.bytes = bytes;
         this.description = description;
         this.tolerated = tolerated;
@@ -39,7 +41,7 @@ public final class Message {
     }
 
     public String description() {
-        return description;
+        return description.get();
     }
 
     int type() {
@@ -96,7 +98,8 @@ public final class Message {
         }
 
         Builder attrU32(int type, int value) {
-            return attr(type, ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(value).array());
+            b.putShort((short) 8).putShort((short) type).putInt(value);
+            return this;
         }
 
         Builder attrString(int type, String value) {
@@ -124,6 +127,11 @@ public final class Message {
         }
 
         Message build(String description) {
+            return build(() -> description);
+        }
+
+        /** With a description made only if it is asked for. */
+        Message build(Supplier<String> description) {
             pad();
             b.putInt(0, b.position());
             return new Message(Arrays.copyOf(b.array(), b.position()), description, Set.of());

@@ -143,7 +143,7 @@ public final class NetlinkSocket implements AutoCloseable {
     private synchronized List<ByteBuffer> exchange(List<Message> requests) {
         if (fd < 0) {
             // released meanwhile: its container stopped or restarted
-            throw new NetlinkException(requests.isEmpty() ? "send" : requests.get(0).description, NetlinkException.EBADF,
+            throw new NetlinkException(requests.isEmpty() ? "send" : requests.get(0).description(), NetlinkException.EBADF,
                     "the socket was closed");
         }
         if (requests.isEmpty()) {
@@ -182,7 +182,7 @@ public final class NetlinkSocket implements AutoCloseable {
             try {
                 n = LibC.INSTANCE.recv(fd, receive, RECEIVE_BUFFER, 0);
             } catch (LastErrorException e) {
-                String what = requests.get(0).description;
+                String what = requests.get(0).description();
                 throw new NetlinkException(what, e.getErrorCode(), e.getErrorCode() == 11 ? "no answer from the kernel" : null);
             }
             ByteBuffer buf = receive.getByteBuffer(0, n).order(ByteOrder.nativeOrder());
@@ -200,7 +200,7 @@ public final class NetlinkSocket implements AutoCloseable {
                         // The batch as a whole was refused (no permission, or its commit failed):
                         // no further answers need come. Named after its first change.
                         int error = -buf.getInt(pos + Rtnl.NLMSG_HDRLEN);
-                        String what = requests.get(Math.min(index + 1, requests.size() - 1)).description;
+                        String what = requests.get(Math.min(index + 1, requests.size() - 1)).description();
                         throw new NetlinkException(what, error, extendedMessage(buf, pos, len, flags));
                     }
                 } else if (index >= 0 && index < done.length && !done[index]) {
@@ -208,7 +208,7 @@ public final class NetlinkSocket implements AutoCloseable {
                         int error = len >= Rtnl.NLMSG_HDRLEN + 4 ? -buf.getInt(pos + Rtnl.NLMSG_HDRLEN) : 0;
                         Message request = requests.get(index);
                         if (type == Rtnl.NLMSG_ERROR && error > 0 && !request.tolerated.contains(error) && failure == null) {
-                            failure = new NetlinkException(request.description, error, extendedMessage(buf, pos, len, flags));
+                            failure = new NetlinkException(request.description(), error, extendedMessage(buf, pos, len, flags));
                         }
                         done[index] = true;
                         pending--;

@@ -69,7 +69,7 @@ public final class NfTables {
             m.end(keyAttr).end(element);
         }
         m.end(list);
-        return m.build(verb + " " + familyName(family) + " " + table + " " + set);
+        return m.build(() -> verb + " " + familyName(family) + " " + table + " " + set);
     }
 
     private static Message marker(int type) {

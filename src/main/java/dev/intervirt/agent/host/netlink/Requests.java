@@ -17,13 +17,13 @@ public final class Requests {
     /** {@code ip route replace}: creates the route or overwrites the one with the same destination. */
     public static Message replaceRoute(Route r) {
         return route(Rtnl.RTM_NEWROUTE, REQUEST_ACK | Rtnl.NLM_F_CREATE | Rtnl.NLM_F_REPLACE, r, r.scope(), r.protocol(),
-                "route replace " + r);
+                () -> "route replace " + r);
     }
 
     /** {@code ip route add}: fails with "exists" when the route is there. */
     public static Message addRoute(Route r) {
         return route(Rtnl.RTM_NEWROUTE, REQUEST_ACK | Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL, r, r.scope(), r.protocol(),
-                "route add " + r);
+                () -> "route add " + r);
     }
 
     /**
@@ -31,10 +31,11 @@ public final class Requests {
      * protocol 0 are wildcards to the kernel). An absent route is "no such route" (ESRCH).
      */
     public static Message deleteRoute(Route r) {
-        return route(Rtnl.RTM_DELROUTE, REQUEST_ACK, r, Rtnl.RT_SCOPE_NOWHERE, 0, "route del " + r);
+        return route(Rtnl.RTM_DELROUTE, REQUEST_ACK, r, Rtnl.RT_SCOPE_NOWHERE, 0, () -> "route del " + r);
     }
 
-    private static Message route(int type, int flags, Route r, int scope, int protocol, String description) {
+    private static Message route(int type, int flags, Route r, int scope, int protocol,
+                                 java.util.function.Supplier<String> description) {
         Message.Builder m = new Message.Builder(type, flags)
                 .u8(r.family()).u8(r.prefix()).u8(0).u8(0)
                 .u8(Rtnl.RT_TABLE_MAIN).u8(protocol).u8(scope).u8(type == Rtnl.RTM_DELROUTE ? 0 : Rtnl.RTN_UNICAST)
@@ -68,7 +69,7 @@ public final class Requests {
                 .u8(Message.family(a)).u8(prefix).u8(ifaFlags).u8(Address.SCOPE_GLOBAL).u32(index);
         m.attr(Rtnl.IFA_LOCAL, a.getAddress());
         m.attr(Rtnl.IFA_ADDRESS, a.getAddress());
-        return m.build(verb + " " + a.getHostAddress() + "/" + prefix + " dev #" + index);
+        return m.build(() -> verb + " " + a.getHostAddress() + "/" + prefix + " dev #" + index);
     }
 
     /** {@code ip link set dev DEV [address MAC] up}, one message as {@code ip} sends it. */
@@ -78,7 +79,7 @@ public final class Requests {
         if (mac != null) {
             m.attr(Rtnl.IFLA_ADDRESS, mac);
         }
-        return m.build("link set dev #" + index + " up");
+        return m.build(() -> "link set dev #" + index + " up");
     }
 
     /** {@code ip link show DEV}: answered by one RTM_NEWLINK, or "no such device". */
