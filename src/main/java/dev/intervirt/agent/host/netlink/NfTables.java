@@ -28,6 +28,10 @@ public final class NfTables {
     private static final int NFTA_SET_ELEM_KEY = 1;
     private static final int NFTA_DATA_VALUE = 1;
 
+    /** Messages are immutable (the sequence number goes into the send buffer), so the markers are made once. */
+    private static final Message BATCH_BEGIN = marker(NFNL_MSG_BATCH_BEGIN);
+    private static final Message BATCH_END = marker(NFNL_MSG_BATCH_END);
+
     private NfTables() {
     }
 
@@ -37,9 +41,9 @@ public final class NfTables {
      */
     public static List<Message> transaction(List<Message> changes) {
         List<Message> all = new ArrayList<>(changes.size() + 2);
-        all.add(marker(NFNL_MSG_BATCH_BEGIN));
+        all.add(BATCH_BEGIN);
         all.addAll(changes);
-        all.add(marker(NFNL_MSG_BATCH_END));
+        all.add(BATCH_END);
         return all;
     }
 
@@ -73,7 +77,7 @@ public final class NfTables {
     }
 
     private static Message marker(int type) {
-        Message.Builder m = new Message.Builder(type, Rtnl.NLM_F_REQUEST);
+        Message.Builder m = new Message.Builder(type, Rtnl.NLM_F_REQUEST, 20);
         nfgenmsg(m, 0, NFNL_SUBSYS_NFTABLES);
         return m.build("nf_tables transaction");
     }

@@ -36,7 +36,8 @@ public final class Requests {
 
     private static Message route(int type, int flags, Route r, int scope, int protocol,
                                  java.util.function.Supplier<String> description) {
-        Message.Builder m = new Message.Builder(type, flags)
+        // Header 16, rtmsg 12, destination and gateway at most 20 each, device 8.
+        Message.Builder m = new Message.Builder(type, flags, 76)
                 .u8(r.family()).u8(r.prefix()).u8(0).u8(0)
                 .u8(Rtnl.RT_TABLE_MAIN).u8(protocol).u8(scope).u8(type == Rtnl.RTM_DELROUTE ? 0 : Rtnl.RTN_UNICAST)
                 .u32(r.onlink() ? Rtnl.RTNH_F_ONLINK : 0);
@@ -65,7 +66,8 @@ public final class Requests {
     }
 
     private static Message address(int type, int flags, InetAddress a, int prefix, int index, int ifaFlags, String verb) {
-        Message.Builder m = new Message.Builder(type, flags)
+        // Header 16, ifaddrmsg 8, two addresses of at most 20.
+        Message.Builder m = new Message.Builder(type, flags, 64)
                 .u8(Message.family(a)).u8(prefix).u8(ifaFlags).u8(Address.SCOPE_GLOBAL).u32(index);
         m.attr(Rtnl.IFA_LOCAL, a.getAddress());
         m.attr(Rtnl.IFA_ADDRESS, a.getAddress());
