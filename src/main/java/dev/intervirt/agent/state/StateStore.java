@@ -22,7 +22,7 @@ import java.util.List;
  * state, never a torn one. A request is acknowledged only after its save returned.
  *
  * <p>Single changes (a link, a container's record, a forward: a switch of 100 computers is
- * 4,950 Connects) are appended to {@code topology.journal} instead, one flushed line each
+ * 4,950 Connects) are appended to {@code topology.journal} instead, one line each
  * ({@link JournalEntry}), so their cost does not grow with the topology (a whole snapshot with
  * 4,950 links is ~170 KB and two flushes more). Loading applies the journal's complete lines to
  * the snapshot in order; a torn last line was never acknowledged and is ignored. Every snapshot
@@ -31,8 +31,8 @@ import java.util.List;
  *
  * <p>A journal line is written before the reply; its flush to the disk comes right after, on
  * the {@link JournalFlusher}'s thread, unless the store is made to flush before the reply
- * ({@code --flush-before-reply}): the agent's crash loses nothing either way, a power cut
- * within the flush's fraction of a millisecond can lose the last changes in the first mode.
+ * ({@code --flush-before-reply}): the agent's crash loses nothing either way; in the first mode
+ * a power cut within the few milliseconds before the flush can lose the last changes.
  */
 public class StateStore implements AutoCloseable {
 
@@ -214,7 +214,7 @@ public class StateStore implements AutoCloseable {
         }
     }
 
-    /** Waits until every appended line is on the disk (tests, and what must not wait for the next flush). */
+    /** Waits until every line appended so far is on the disk. */
     public void awaitFlushed() throws InterruptedException {
         if (flusher != null) {
             flusher.awaitFlushed();
