@@ -138,10 +138,20 @@ public final class AgentClient implements AutoCloseable {
         while (true) {
             JsonObject o;
             try {
-                o = q.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                // In slices: a closed connection ends the wait (an agent that died mid-request)
+                // instead of the whole timeout.
+                long slice = Math.min(TimeUnit.SECONDS.toNanos(1), Math.max(1, deadline - System.nanoTime()));
+                o = q.poll(slice, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
+            }
+            if (o == null && closeReason() != null && q.isEmpty()) {
+                throw new AssertionError("the connection closed before the final reply to " + uuid + " (" + closeReason()
+                        + "); progress so far: " + progress);
+            }
+            if (o == null && System.nanoTime() < deadline) {
+                continue;
             }
             if (o == null) {
                 throw new AssertionError("no final reply to " + uuid + " within " + timeout + "; progress so far: " + progress
