@@ -59,7 +59,7 @@ public class GuestService {
      * requests per client ("Client hit max requests limit") and the agent ended with SIGABRT,
      * in 3 of 3 wipes of 20 computers; 4 threads there.
      */
-    static final int WIPE_THREADS = Math.max(2, Math.min(16, 4 * Runtime.getRuntime().availableProcessors()));
+    private static final int WIPE_THREADS = Math.max(2, Math.min(16, 4 * Runtime.getRuntime().availableProcessors()));
 
     private Topology topology;
     private ContainerService containers;
