@@ -33,6 +33,8 @@ public class ContainerManagementEndpoint {
 
     private static final Logger LOG = Logger.getLogger(ContainerManagementEndpoint.class.getName());
     private static final String REPLIER = "intervirt.replier";
+    /** A session's idle timeout: negative, never (see {@link #open}). */
+    static final long NEVER_IDLE_OUT = -1;
 
     @Inject
     RequestDispatcher dispatcher;
@@ -44,6 +46,9 @@ public class ContainerManagementEndpoint {
     public void open(Session session) {
         session.setMaxTextMessageBufferSize(config.maxMessageBytes());
         session.setMaxBinaryMessageBufferSize(config.maxMessageBytes());
+        // Never idle out, as with 0, but negative: with 0 Tyrus 2.2 schedules a no-op timeout task
+        // on its scheduler for every message in and out (two thread wake-ups per request).
+        session.setMaxIdleTimeout(NEVER_IDLE_OUT);
         session.getUserProperties().put(REPLIER, new SessionReplier(session));
         LOG.fine(() -> "session " + session.getId() + " opened");
     }
