@@ -52,6 +52,41 @@ public final class KeyedSerialExecutor {
         return run;
     }
 
+    /**
+     * Runs the task on the calling thread, at once, when no unfinished task holds or waits for
+     * any of its keys (nor a guest-wide one), and returns true; returns false, running nothing,
+     * otherwise. Tasks submitted while it runs wait for it as for any other.
+     */
+    public boolean runHereIfFree(Collection<String> keys, Runnable task) {
+        CompletableFuture<Void> tail = new CompletableFuture<>();
+        synchronized (this) {
+            if (keys.contains(ALL) || busy(ALL)) {
+                return false;
+            }
+            for (String k : keys) {
+                if (busy(k)) {
+                    return false;
+                }
+            }
+            for (String k : keys) {
+                tails.put(k, tail);
+            }
+        }
+        try {
+            task.run();
+        } finally {
+            forget(keys, tail);
+            tail.complete(null);
+        }
+        return true;
+    }
+
+    /** A finished tail may not be forgotten yet (that runs just after it): it holds nothing. */
+    private boolean busy(String key) {
+        CompletableFuture<Void> tail = tails.get(key);
+        return tail != null && !tail.isDone();
+    }
+
     /** Drops finished tails so the map does not grow with every id ever seen. */
     private synchronized void forget(Collection<String> keys, CompletableFuture<Void> tail) {
         for (String k : keys) {

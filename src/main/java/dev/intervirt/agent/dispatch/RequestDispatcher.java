@@ -68,7 +68,10 @@ public class RequestDispatcher {
         pool.shutdown();
     }
 
-    /** Each request runs on the lanes its handler names; an immediate one (version) at once. */
+    /**
+     * Each request runs on the lanes its handler names; an immediate one (version) at once; a
+     * quick one on this thread when its lanes are free, else on the pool once they are.
+     */
     public void dispatch(Request request, Replier replier) {
         RequestHandler<Request> handler = handlers.of(request);
         if (handler.immediate(request)) {
@@ -78,7 +81,13 @@ public class RequestDispatcher {
             return;
         }
         long received = System.nanoTime();
-        lanes.submit(handler.lanes(request), () -> execute(handler, request, replier, received));
+        Runnable run = () -> execute(handler, request, replier, received);
+        // A short request whose lanes are free runs here: a hand-off to a pool thread cost more
+        // than a Connect's own work (0.05-0.1 ms of its ~0.4 on a quiet machine).
+        if (handler.quick(request) && lanes.runHereIfFree(handler.lanes(request), run)) {
+            return;
+        }
+        lanes.submit(handler.lanes(request), run);
     }
 
     /** Runs internal work (not a request) on a container's lane, in order with its requests. */

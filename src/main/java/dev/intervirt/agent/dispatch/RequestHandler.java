@@ -29,6 +29,15 @@ public interface RequestHandler<T extends Request> {
     }
 
     /**
+     * Short enough (a few kernel changes, milliseconds at most) to run on the connection's own
+     * thread when its lanes are free, instead of being handed to a pool thread; the connection's
+     * next message is read once it is done. Long work (libvirt, images, waits) never is.
+     */
+    default boolean quick(T request) {
+        return false;
+    }
+
+    /**
      * Does the request and returns its final reply. Progress goes to {@code progress}; work that
      * must wait until the reply is out (powering the guest off) goes to {@code afterReply}.
      * Failures are thrown (protocol or host exceptions) and become error replies in the dispatcher.

@@ -310,6 +310,86 @@ class KeyedSerialExecutorTest {
         join(blocked);
     }
 
+    // ---- runHereIfFree: a quick task on the caller's thread ---------------------------------
+
+    @Test
+    void runHereRunsOnTheCallersThreadWhenItsLanesAreFree() {
+        Thread[] ranOn = new Thread[1];
+        assertTrue(lanes.runHereIfFree(List.of("a", "b"), () -> ranOn[0] = Thread.currentThread()));
+        assertEquals(Thread.currentThread(), ranOn[0]);
+        assertEquals(0, lanes.pendingKeys());
+    }
+
+    @Test
+    void runHereRefusesWhileATaskHoldsOneOfItsLanes() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        CompletableFuture<Void> holder = lanes.submit(List.of("b"), () -> await(gate));
+        AtomicBoolean ran = new AtomicBoolean();
+        assertFalse(lanes.runHereIfFree(List.of("a", "b"), () -> ran.set(true)));
+        assertFalse(ran.get());
+        assertTrue(lanes.runHereIfFree(List.of("a"), () -> ran.set(true)), "a lane nobody holds is free");
+        assertTrue(ran.get());
+        gate.countDown();
+        join(holder);
+    }
+
+    @Test
+    void runHereRefusesGuestWideTasksAndRunsNothingBesideOne() throws Exception {
+        assertFalse(lanes.runHereIfFree(List.of(KeyedSerialExecutor.ALL), () -> {
+            throw new AssertionError("a guest-wide task never runs here");
+        }));
+        CountDownLatch gate = new CountDownLatch(1);
+        CompletableFuture<Void> wipe = lanes.submit(List.of(KeyedSerialExecutor.ALL), () -> await(gate));
+        assertFalse(lanes.runHereIfFree(List.of("a"), () -> {
+            throw new AssertionError("nothing runs beside a guest-wide task");
+        }));
+        gate.countDown();
+        join(wipe);
+    }
+
+    @Test
+    void tasksSubmittedWhileOneRunsHereWaitForIt() throws Exception {
+        List<String> order = Collections.synchronizedList(new ArrayList<>());
+        CompletableFuture<?>[] later = new CompletableFuture<?>[2];
+        assertTrue(lanes.runHereIfFree(List.of("a"), () -> {
+            later[0] = lanes.submit(List.of("a"), () -> order.add("same lane"));
+            later[1] = lanes.submit(List.of(KeyedSerialExecutor.ALL), () -> order.add("guest-wide"));
+            sleepQuietly(NOT_YET_MS);
+            order.add("here");
+        }));
+        join(later[0]);
+        join(later[1]);
+        assertEquals(List.of("here", "same lane", "guest-wide"), order);
+    }
+
+    @Test
+    void aFailureHereFreesItsLanes() throws Exception {
+        assertThrows(IllegalStateException.class, () -> lanes.runHereIfFree(List.of("a"), () -> {
+            throw new IllegalStateException("boom");
+        }));
+        assertEquals(0, lanes.pendingKeys());
+        AtomicBoolean ran = new AtomicBoolean();
+        assertTrue(lanes.runHereIfFree(List.of("a"), () -> ran.set(true)));
+        assertTrue(ran.get());
+    }
+
+    @Test
+    void aFinishedTaskNotYetForgottenHoldsNothing() throws Exception {
+        join(lanes.submit(List.of("a"), () -> {
+        }));
+        // Whether or not its bookkeeping has run yet, the lane is free.
+        assertTrue(lanes.runHereIfFree(List.of("a"), () -> {
+        }));
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static boolean awaitQuietly(CountDownLatch latch) {
         try {
             return latch.await(WAIT_S, TimeUnit.SECONDS);
