@@ -53,4 +53,16 @@ class HandlerRegistryTest {
         assertTrue(guest.immediate(new Request.GuestCommand("u", Command.VERSION)));
         assertFalse(guest.immediate(new Request.GuestCommand("u", Command.SHUTDOWN)));
     }
+
+    @Test
+    void networkCallsAreQuickExceptAnSshForwardAndContainerCallsAreNot() {
+        assertTrue(new ConnectHandler().quick(new Request.Connect("u", "a", "b")));
+        assertTrue(new dev.intervirt.agent.dispatch.handler.SetInternetAccessHandler()
+                .quick(new Request.SetInternetAccess("u", "a", true)));
+        assertTrue(new AddPortForwardingHandler().quick(new Request.AddPortForwarding("u", "c", 80, 8080, Protocol.TCP)));
+        assertFalse(new AddPortForwardingHandler().quick(new Request.AddPortForwarding("u", "c", 22, 2222, Protocol.TCP)));
+        assertTrue(new AddPortForwardingHandler().quick(new Request.AddPortForwarding("u", "c", 22, 2222, Protocol.UDP)));
+        assertFalse(new dev.intervirt.agent.dispatch.handler.StartContainerHandler().quick(new Request.StartContainer("u", "a")));
+        assertFalse(new GuestCommandHandler().quick(new Request.GuestCommand("u", Command.WIPE)));
+    }
 }

@@ -2,6 +2,7 @@ package dev.intervirt.agent.dispatch.handler;
 
 import dev.intervirt.agent.dispatch.Progress;
 import dev.intervirt.agent.protocol.Request.AddPortForwarding;
+import dev.intervirt.agent.ssh.SshGateways;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.List;
@@ -13,6 +14,12 @@ public class AddPortForwardingHandler extends NetworkCallHandler<AddPortForwardi
     @Override
     public List<String> lanes(AddPortForwarding request) {
         return List.of(request.id(), ForwardLanes.of(request.protocol(), request.externalPort()));
+    }
+
+    /** A forward of the SSH port opens a gateway (and, the first time, the agent's SSH server): not quick. */
+    @Override
+    public boolean quick(AddPortForwarding request) {
+        return !SshGateways.handles(request.protocol(), request.internalPort());
     }
 
     @Override
