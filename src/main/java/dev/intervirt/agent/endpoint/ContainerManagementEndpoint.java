@@ -34,7 +34,7 @@ public class ContainerManagementEndpoint {
     private static final Logger LOG = Logger.getLogger(ContainerManagementEndpoint.class.getName());
     private static final String REPLIER = "intervirt.replier";
     /** A session's idle timeout: negative, never (see {@link #open}). */
-    static final long NEVER_IDLE_OUT = -1;
+    private static final long NEVER_IDLE_OUT = -1;
 
     @Inject
     RequestDispatcher dispatcher;

@@ -4,6 +4,7 @@ import dev.intervirt.agent.dispatch.handler.AddPortForwardingHandler;
 import dev.intervirt.agent.dispatch.handler.ConnectHandler;
 import dev.intervirt.agent.dispatch.handler.GuestCommandHandler;
 import dev.intervirt.agent.dispatch.handler.RemovePortForwardingHandler;
+import dev.intervirt.agent.dispatch.handler.SetInternetAccessHandler;
 import dev.intervirt.agent.dispatch.handler.StartContainerHandler;
 import dev.intervirt.agent.protocol.Request;
 import dev.intervirt.agent.protocol.Request.Command;
@@ -57,12 +58,12 @@ class HandlerRegistryTest {
     @Test
     void networkCallsAreQuickExceptAnSshForwardAndContainerCallsAreNot() {
         assertTrue(new ConnectHandler().quick(new Request.Connect("u", "a", "b")));
-        assertTrue(new dev.intervirt.agent.dispatch.handler.SetInternetAccessHandler()
+        assertTrue(new SetInternetAccessHandler()
                 .quick(new Request.SetInternetAccess("u", "a", true)));
         assertTrue(new AddPortForwardingHandler().quick(new Request.AddPortForwarding("u", "c", 80, 8080, Protocol.TCP)));
         assertFalse(new AddPortForwardingHandler().quick(new Request.AddPortForwarding("u", "c", 22, 2222, Protocol.TCP)));
         assertTrue(new AddPortForwardingHandler().quick(new Request.AddPortForwarding("u", "c", 22, 2222, Protocol.UDP)));
-        assertFalse(new dev.intervirt.agent.dispatch.handler.StartContainerHandler().quick(new Request.StartContainer("u", "a")));
+        assertFalse(new StartContainerHandler().quick(new Request.StartContainer("u", "a")));
         assertFalse(new GuestCommandHandler().quick(new Request.GuestCommand("u", Command.WIPE)));
     }
 }
