@@ -32,6 +32,7 @@ final class JournalFlusher implements AutoCloseable {
     static final long GATHER_NANOS = 2_000_000;
 
     private final Flush flush;
+    private final long gatherNanos;
     private Thread thread;
     /** Appends handed over so far, and how many of them a finished flush covers. */
     private long requested;
@@ -39,13 +40,22 @@ final class JournalFlusher implements AutoCloseable {
     private boolean closed;
     /** The last flush's failure, so that a failing disk is reported once, not at every change. */
     private String lastFailure;
+    /** The thread waits for a line (not in its gathering pause, not flushing): only then is it woken. */
+    private boolean waitingForLines;
+    /** How often the thread came back from a wait (for tests: appends in the pause must not wake it). */
+    private long wakeUps;
 
     JournalFlusher(Path journal) {
         this(() -> flush(journal));
     }
 
     JournalFlusher(Flush flush) {
+        this(flush, GATHER_NANOS);
+    }
+
+    JournalFlusher(Flush flush, long gatherNanos) {
         this.flush = flush;
+        this.gatherNanos = gatherNanos;
     }
 
     /** A line was appended: flush it soon. False once closed: the caller then flushes it itself. */
@@ -60,7 +70,12 @@ final class JournalFlusher implements AutoCloseable {
             thread.setDaemon(true);
             thread.start();
         }
-        notifyAll();
+        if (waitingForLines) {
+            // Lines appended during the pause or a flush need no wake-up: the thread looks again
+            // before it waits. Waking it for each was a thread switch per request (Connect
+            // p50 -0.04 ms on two CPUs).
+            notifyAll();
+        }
         return true;
     }
 
@@ -77,15 +92,19 @@ final class JournalFlusher implements AutoCloseable {
             long target;
             synchronized (this) {
                 try {
+                    waitingForLines = true;
                     while (flushed == requested && !closed) {
                         wait();
+                        wakeUps++;
                     }
+                    waitingForLines = false;
                     // Let the request that woke us finish, and gather the lines of those right
                     // behind it: on two CPUs, a flush at once competed with them (Connect p50
                     // 0.56–0.61 ms with it, 0.48–0.52 after a 2 ms pause; 10 ms was no better).
-                    long end = System.nanoTime() + GATHER_NANOS;
-                    for (long left = GATHER_NANOS; left > 0 && !closed; left = end - System.nanoTime()) {
+                    long end = System.nanoTime() + gatherNanos;
+                    for (long left = gatherNanos; left > 0 && !closed; left = end - System.nanoTime()) {
                         wait(left / 1_000_000, (int) (left % 1_000_000));
+                        wakeUps++;
                     }
                 } catch (InterruptedException e) {
                     return;
@@ -119,6 +138,10 @@ final class JournalFlusher implements AutoCloseable {
         } catch (NoSuchFileException e) {
             // Removed underneath: the next append notices and writes a (flushed) snapshot.
         }
+    }
+
+    synchronized long wakeUps() {
+        return wakeUps;
     }
 
     /** Flushes what is left, then ends the thread. */

@@ -65,6 +65,24 @@ class JournalFlusherTest {
     }
 
     @Test
+    void linesAppendedDuringThePauseDoNotWakeTheThread() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        try (JournalFlusher flusher = new JournalFlusher(runs::incrementAndGet, TimeUnit.MILLISECONDS.toNanos(1000))) {
+            flusher.appended();
+            Thread.sleep(50); // the thread is in its pause now
+            long before = flusher.wakeUps();
+            for (int i = 0; i < 50; i++) {
+                flusher.appended();
+                Thread.sleep(1); // as requests come: a woken thread would have had time to run
+            }
+            flusher.awaitFlushed();
+            assertEquals(1, runs.get(), "one flush for the 51 lines");
+            assertTrue(flusher.wakeUps() - before <= 2,
+                    "50 appends in the pause woke the thread " + (flusher.wakeUps() - before) + " times");
+        }
+    }
+
+    @Test
     void closeFlushesALineStillInTheGatheringPause() {
         AtomicInteger runs = new AtomicInteger();
         JournalFlusher flusher = new JournalFlusher(runs::incrementAndGet);
