@@ -49,6 +49,17 @@ public final class Message {
     }
 
     /**
+     * An rtnetlink change that asks for an acknowledgement: a new, delete or set of a link,
+     * address or route (rtnetlink's types run in fours from 16: new, delete, get, set).
+     */
+    boolean isRtnetlinkChange() {
+        int type = type();
+        int flags = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()).getShort(6) & 0xffff;
+        return type >= Rtnl.RTM_NEWLINK && type < 0x100 && (type - Rtnl.RTM_NEWLINK) % 4 != 2
+                && (flags & Rtnl.NLM_F_ACK) != 0;
+    }
+
+    /**
      * Whether the kernel answers it (an acknowledgement, or a dump ending in done). The
      * begin and end markers of an nfnetlink batch do not ask for one.
      */

@@ -15,10 +15,12 @@ import java.util.function.Function;
 /**
  * One {@code NETLINK_ROUTE} (or {@code NETLINK_NETFILTER}) socket. It acts in the network namespace of the thread that
  * opened it, for its whole life, whatever thread uses it later. Requests are sent together in
- * one {@code send} and each is acknowledged; the kernel applies every one even when an earlier
- * one fails (as {@code ip -force -batch}), and the first failure that is not tolerated is
- * thrown once all acknowledgements are read. An nfnetlink batch ({@link NfTables}) is applied
- * whole or not at all. Thread-safe (one exchange at a time).
+ * one {@code send}; the kernel applies every one even when an earlier one fails (as {@code ip
+ * -force -batch}), and the first failure that is not tolerated is thrown once the last is
+ * answered. Of several rtnetlink changes only the last asks for an acknowledgement: the kernel
+ * answers the others only when they fail, and in order, so the last one's answer ends the
+ * exchange (one {@code recv} where each change took one). An nfnetlink batch ({@link NfTables})
+ * is applied whole or not at all. Thread-safe (one exchange at a time).
  */
 public final class NetlinkSocket implements AutoCloseable {
 
@@ -30,9 +32,13 @@ public final class NetlinkSocket implements AutoCloseable {
     private Memory send = new Memory(4096);
     private int fd;
     private int sequence = (int) (System.nanoTime() & 0x3fffffff);
+    private long receives;
+    /** Changes sent together ask for one acknowledgement (see the class comment). */
+    private final boolean rtnetlink;
 
-    private NetlinkSocket(int fd) {
+    private NetlinkSocket(int fd, int protocol) {
         this.fd = fd;
+        this.rtnetlink = protocol == LibC.NETLINK_ROUTE;
     }
 
     /** An rtnetlink socket in the calling thread's network namespace. */
@@ -69,7 +75,7 @@ public final class NetlinkSocket implements AutoCloseable {
             LibC.INSTANCE.close(fd);
             throw new NetlinkException("bind", e.getErrorCode(), null);
         }
-        return new NetlinkSocket(fd);
+        return new NetlinkSocket(fd, protocol);
     }
 
     /** The kernel's error text and short acks are comforts: older kernels lack them. */
@@ -154,11 +160,15 @@ public final class NetlinkSocket implements AutoCloseable {
             send = new Memory(Math.max(total, send.size() * 2));
         }
         int first = nextSequence(requests.size());
+        boolean[] silent = rtnetlink ? silentUntilLast(requests) : new boolean[requests.size()];
         int offset = 0;
         for (int i = 0; i < requests.size(); i++) {
             byte[] b = requests.get(i).bytes;
             send.write(offset, b, 0, b.length);
             send.setInt(offset + 8, first + i);
+            if (silent[i]) {
+                send.setShort(offset + 6, (short) (send.getShort(offset + 6) & ~Rtnl.NLM_F_ACK));
+            }
             offset += b.length;
         }
         try {
@@ -169,10 +179,10 @@ public final class NetlinkSocket implements AutoCloseable {
         boolean[] done = new boolean[requests.size()];
         int pending = 0;
         for (int i = 0; i < requests.size(); i++) {
-            if (requests.get(i).answered()) {
+            if (requests.get(i).answered() && !silent[i]) {
                 pending++;
             } else {
-                done[i] = true; // a batch marker: answered only when the whole batch is refused
+                done[i] = true; // a batch marker or a silent change: answered only when refused
             }
         }
         NetlinkException failure = null;
@@ -181,6 +191,7 @@ public final class NetlinkSocket implements AutoCloseable {
             long n;
             try {
                 n = LibC.INSTANCE.recv(fd, receive, RECEIVE_BUFFER, 0);
+                receives++;
             } catch (LastErrorException e) {
                 String what = requests.get(0).description();
                 throw new NetlinkException(what, e.getErrorCode(), e.getErrorCode() == 11 ? "no answer from the kernel" : null);
@@ -202,6 +213,12 @@ public final class NetlinkSocket implements AutoCloseable {
                         int error = -buf.getInt(pos + Rtnl.NLMSG_HDRLEN);
                         String what = requests.get(Math.min(index + 1, requests.size() - 1)).description();
                         throw new NetlinkException(what, error, extendedMessage(buf, pos, len, flags));
+                    }
+                } else if (index >= 0 && index < done.length && silent[index]) {
+                    int error = type == Rtnl.NLMSG_ERROR && len >= Rtnl.NLMSG_HDRLEN + 4 ? -buf.getInt(pos + Rtnl.NLMSG_HDRLEN) : 0;
+                    Message request = requests.get(index);
+                    if (error > 0 && !request.tolerated.contains(error) && failure == null) {
+                        failure = new NetlinkException(request.description(), error, extendedMessage(buf, pos, len, flags));
                     }
                 } else if (index >= 0 && index < done.length && !done[index]) {
                     if (type == Rtnl.NLMSG_ERROR || type == Rtnl.NLMSG_DONE) {
@@ -225,6 +242,29 @@ public final class NetlinkSocket implements AutoCloseable {
             throw failure;
         }
         return data;
+    }
+
+    /**
+     * Which requests are sent without asking for an acknowledgement: every one but the last when
+     * all are rtnetlink changes (new, delete, set: no look-ups or dumps, whose answers are data,
+     * and no nfnetlink batch, whose markers have rules of their own).
+     */
+    static boolean[] silentUntilLast(List<Message> requests) {
+        boolean[] silent = new boolean[requests.size()];
+        for (Message m : requests) {
+            if (!m.isRtnetlinkChange()) {
+                return silent;
+            }
+        }
+        for (int i = 0; i < silent.length - 1; i++) {
+            silent[i] = true;
+        }
+        return silent;
+    }
+
+    /** Acknowledgements and answers read so far (for tests: one per exchange of changes). */
+    synchronized long receives() {
+        return receives;
     }
 
     private int nextSequence(int count) {

@@ -150,6 +150,41 @@ class NetlinkIT {
         socket.execute(Requests.deleteRoute(Route.host(a("10.7.0.1"), eth0)));
     }
 
+    @Test
+    void changesSentTogetherAreAnsweredOnce() throws Exception {
+        socket.execute(Requests.linkUp(eth0, null));
+        long before = socket.receives();
+        socket.execute(Requests.replaceRoute(Route.host(a("10.7.1.1"), eth0)),
+                Requests.replaceRoute(Route.host(a("fd00:7::1"), eth0)),
+                Requests.replaceRoute(Route.host(a("10.7.1.2"), eth0)),
+                Requests.deleteRoute(Route.host(a("10.7.1.2"), eth0)));
+        assertEquals(1, socket.receives() - before, "one acknowledgement for four changes");
+        String v4 = ns.ip("route", "show");
+        assertTrue(v4.contains("10.7.1.1 ") && !v4.contains("10.7.1.2 "), v4);
+        assertTrue(ns.ip("-6", "route", "show").contains("fd00:7::1 "), ns.ip("-6", "route", "show"));
+    }
+
+    @Test
+    void theFirstOfTwoFailuresIsReportedAndToleratedOnesAreNone() throws Exception {
+        socket.execute(Requests.linkUp(eth0, null));
+        NetlinkException e = assertThrows(NetlinkException.class, () -> socket.execute(
+                Requests.deleteRoute(Route.host(a("10.7.2.98"), eth0)).tolerating(NetlinkException.ESRCH),
+                Requests.replaceRoute(Route.host(a("10.7.2.1"), 99999)),
+                Requests.deleteRoute(Route.host(a("10.7.2.99"), eth0)),
+                Requests.replaceRoute(Route.host(a("10.7.2.2"), eth0))));
+        assertEquals(NetlinkException.ENODEV, e.errno(), e.getMessage());
+        assertTrue(e.getMessage().contains("10.7.2.1/32"), e.getMessage());
+        assertTrue(ns.ip("route", "show").contains("10.7.2.2 "), ns.ip("route", "show"));
+        // a failing last change is reported as well, and the socket stays in step
+        NetlinkException last = assertThrows(NetlinkException.class, () -> socket.execute(
+                Requests.replaceRoute(Route.host(a("10.7.2.3"), eth0)),
+                Requests.deleteRoute(Route.host(a("10.7.2.97"), eth0))));
+        assertEquals(NetlinkException.ESRCH, last.errno());
+        socket.execute(Requests.deleteRoute(Route.host(a("10.7.2.3"), eth0)),
+                Requests.deleteRoute(Route.host(a("10.7.2.2"), eth0)));
+        assertFalse(ns.ip("route", "show").contains("10.7.2."), ns.ip("route", "show"));
+    }
+
     private static InetAddress InetAddressOf(String s) {
         try {
             return InetAddress.getByName(s);
