@@ -120,6 +120,9 @@ class RequestDecoderRejectTest {
         assertInstanceOf(Inbound.Rejected.class, RequestDecoders.withDefaultLimit().decode("\u00e9".repeat(limit / 2)));
         assertInstanceOf(Inbound.TooBig.class, RequestDecoders.withDefaultLimit().decode("\u00e9".repeat(limit / 2) + "x"));
         assertInstanceOf(Inbound.TooBig.class, RequestDecoders.withDefaultLimit().decode("\ud83d\ude00".repeat(limit / 4) + "x"));
+        // three bytes each: the most a char takes, where counting stops being skipped
+        assertInstanceOf(Inbound.Rejected.class, RequestDecoders.withDefaultLimit().decode("\u20ac".repeat(limit / 3)));
+        assertInstanceOf(Inbound.TooBig.class, RequestDecoders.withDefaultLimit().decode("\u20ac".repeat(limit / 3 + 1)));
     }
 
     @Test
