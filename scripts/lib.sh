@@ -15,8 +15,11 @@ export INTERVIRT_IMAGE_DIR INTERVIRT_LIBVIRT_URI INTERVIRT_DEBIAN_MIRROR
 # JVM options of the agent (./intervirt run and the benchmark start it with these): a small
 # serial-GC heap that starts at 16 MB (it grows to ~36, not to the 64 committed from the start)
 # and the C1 compiler only keep it near 150 MB RSS and start it in ~0.8 s; its work is waiting
-# on the kernel, not computing. Empty = JVM defaults.
-: "${INTERVIRT_AGENT_JAVA_OPTS=-XX:+UseSerialGC -Xms16m -Xmx64m -XX:TieredStopAtLevel=1 -Xss512k}"
+# on the kernel, not computing. C1 compiles a method after a tenth of the usual calls (20, not
+# 200): a learner's session is short, and its first requests of a kind ran interpreted (bench,
+# fresh agent at N = 100: Connect p50 0.63-0.67 -> 0.47-0.48 ms; RSS within its run-to-run
+# spread of 148-165 MiB). Empty = JVM defaults.
+: "${INTERVIRT_AGENT_JAVA_OPTS=-XX:+UseSerialGC -Xms16m -Xmx64m -XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=0.1 -Xss512k}"
 export INTERVIRT_AGENT_JAVA_OPTS
 # glibc gives every thread that calls malloc its own arena (up to 8 per core); the agent's
 # request threads call libnftables and netlink through JNA: 2 arenas save ~20 MB of RSS at
