@@ -24,7 +24,8 @@
 #                                  (4: under the emulated CPU a computer's systemd takes longer
 #                                  than the client's 10 s per reply with the default)
 #   INTERVIRT_APPLIANCE_JAVA_OPTS  the agent's JVM options in the appliance
-#                                  (INTERVIRT_AGENT_JAVA_OPTS + the class-data archive)
+#                                  (INTERVIRT_AGENT_JAVA_OPTS without its lower compile
+#                                  threshold, + the class-data archive)
 #   INTERVIRT_APPLIANCE_OUT        output directory (target/appliance)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -44,8 +45,11 @@ disk_gib=${INTERVIRT_APPLIANCE_DISK_GIB:-20}
 read -r -a images <<<"${INTERVIRT_APPLIANCE_IMAGES:-intervirtos/current debian/trixie}"
 memory_mib=${INTERVIRT_APPLIANCE_MEMORY_MIB:-256}
 stop_grace=${INTERVIRT_APPLIANCE_STOP_GRACE_SECONDS:-4}
-# (+ the class-data archive the role dumps at build time: tasks/appliance.yml)
-java_opts=${INTERVIRT_APPLIANCE_JAVA_OPTS:-$INTERVIRT_AGENT_JAVA_OPTS}
+# (+ the class-data archive the role dumps at build time: tasks/appliance.yml). Without
+# -XX:CompileThresholdScaling: on one emulated vCPU the compiler competes with the agent's start
+# (one CPU on this machine: 1.14-1.29 -> 1.32-1.44 s to listening; the appliance: 13.6-13.7 ->
+# 19.1 s in one run), and its first requests were not faster there (Connect at 10: 43-46 -> 58 ms).
+java_opts=${INTERVIRT_APPLIANCE_JAVA_OPTS:-${INTERVIRT_AGENT_JAVA_OPTS/ -XX:CompileThresholdScaling=0.1/}}
 name=intervirt-appliance.qcow2
 release=trixie
 [[ $disk_gib =~ ^[0-9]+$ ]] && [ "$disk_gib" -ge 4 ] || die "$step" "INTERVIRT_APPLIANCE_DISK_GIB must be a number ≥ 4"
