@@ -913,6 +913,23 @@ class NftFirewallIT {
         netns.setInternet(pids.get(C), false);
     }
 
+    @Test
+    @Order(17)
+    void aMovedPortKeepsItsMacAndTheAddressThatStays() throws Exception {
+        firewall.link(A.port(), B.port());
+        reachable(ping(A, B.ip4()), ping(A, B.ip6()));
+        Inet4Address elsewhere = (Inet4Address) java.net.InetAddress.getByName("10.0.0.99");
+        firewall.movePort(A.port(), A.mac(), A.v4(), A.v6(), elsewhere, A.v6());
+        // A still sends from its old IPv4, no longer registered; its MAC and IPv6 are untouched
+        unreachable(ping(A, B.ip4()));
+        reachable(ping(A, B.ip6()));
+        String v4 = guest("nft", "list", "set", "bridge", table, "port_ipv4");
+        assertTrue(v4.contains("10.0.0.99") && !v4.matches("(?s).*\\b10\\.0\\.0\\.5\\b.*"), v4);
+        firewall.movePort(A.port(), A.mac(), elsewhere, A.v6(), A.v4(), A.v6());
+        reachable(ping(A, B.ip4()), ping(A, B.ip6()));
+        firewall.unlink(A.port(), B.port());
+    }
+
     // =====================================================================================
     // helpers
 

@@ -95,6 +95,19 @@ class NftFirewallTest {
     }
 
     @Test
+    void movePortChangesOnlyTheAddressThatMoves() throws Exception {
+        fw.movePort("ivt9a", MAC, v4("10.0.0.5"), v6("fd00:a::5"), v4("10.0.0.9"), v6("fd00:a::5"));
+        assertEquals(List.of(
+                "add element bridge ivtest port_ipv4 { \"ivt9a\" . 10.0.0.5 }\n"
+                        + "delete element bridge ivtest port_ipv4 { \"ivt9a\" . 10.0.0.5 }\n"
+                        + "add element bridge ivtest port_ipv4 { \"ivt9a\" . 10.0.0.9 }\n"),
+                nft.scripts, "the name, the MAC and the IPv6 address stay as they are");
+        nft.scripts.clear();
+        fw.movePort("ivt9a", MAC, v4("10.0.0.9"), v6("fd00:a::5"), v4("10.0.0.9"), v6("fd00:a::5"));
+        assertEquals(List.of(), nft.scripts, "nothing moves: no transaction");
+    }
+
+    @Test
     void ipv6ScopeIsStripped() throws Exception {
         byte[] b = v6("fe80::1234").getAddress();
         Inet6Address scoped = Inet6Address.getByAddress(null, b, 7);
