@@ -375,65 +375,20 @@ public class NetworkService {
         }
     }
 
-    /** Moves every host element that names an address of the container from old to new. */
+    /**
+     * Moves every host element that names an address of the container from old to new. The
+     * save runs beside the host changes (as a Connect's), all under the peers' lock: a peer
+     * starting meanwhile reads the topology either before (and gets the change here) or after
+     * (the new address).
+     */
     private void changeAddress(ContainerRecord old, ContainerRecord neu) {
         List<ContainerRecord> missed = new java.util.ArrayList<>();
         try (Undo undo = new Undo()) {
-            firewall.movePort(old.port(), old.mac(), old.ipv4(), old.ipv6(), neu.ipv4(), neu.ipv6());
-            undo.push(() -> firewall.movePort(old.port(), old.mac(), neu.ipv4(), neu.ipv6(), old.ipv4(), old.ipv6()));
-            if (old.internet()) {
-                firewall.setInternet(old.ipv4(), old.ipv6(), false);
-                firewall.setInternet(neu.ipv4(), neu.ipv6(), true);
-                undo.push(() -> {
-                    firewall.setInternet(neu.ipv4(), neu.ipv6(), false);
-                    firewall.setInternet(old.ipv4(), old.ipv6(), true);
-                });
-            }
-            swapRoute(old.ipv4(), neu.ipv4(), undo);
-            swapRoute(old.ipv6(), neu.ipv6(), undo);
-            synchronized (forwardsLock) {
-                for (PortForward f : topology.forwardsOf(old.id())) {
-                    if (SshGateways.handles(f.protocol(), f.internalPort())) {
-                        continue; // the gateway looks the address up on every connection
-                    }
-                    firewall.replaceForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
-                    undo.push(() -> {
-                        synchronized (forwardsLock) {
-                            if (topology.forward(f.protocol(), f.externalPort()).isPresent()) {
-                                firewall.replaceForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort());
-                            }
-                        }
-                    });
-                }
-            }
-            OptionalInt pid = pids.of(old);
-            if (pid.isPresent()) {
-                int p = pid.getAsInt();
-                if (!old.ipv4().equals(neu.ipv4())) {
-                    netns.replaceIpv4(p, old.ipv4(), neu.ipv4());
-                    undo.push(() -> netns.replaceIpv4(p, neu.ipv4(), old.ipv4()));
-                } else {
-                    netns.replaceIpv6(p, old.ipv6(), neu.ipv6());
-                    undo.push(() -> netns.replaceIpv6(p, neu.ipv6(), old.ipv6()));
-                }
-            }
-            // The peers' side and the save under one lock: a peer starting meanwhile reads the
-            // topology either before (and gets the change here) or after (the new address).
             synchronized (peerRoutes) {
-                for (ContainerRecord peer : topology.peersOf(old.id())) {
-                    try {
-                        OptionalInt peerPid = pids.of(peer);
-                        if (peerPid.isPresent()) {
-                            int p = peerPid.getAsInt();
-                            netns.replacePeer(p, peerOf(old), peerOf(neu));
-                            undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
-                        }
-                    } catch (RuntimeException e) {
-                        // A peer in the middle of a start (no eth0 yet) or a stop: not this request's failure.
-                        missed.add(peer);
-                    }
-                }
-                topology.update(neu);
+                saveAhead.run(() -> topology.update(neu), () -> topology.update(old), () -> {
+                    moveOwnAddress(old, neu, undo);
+                    movePeerRoutes(old, neu, undo, missed);
+                });
             }
             undo.commit();
         }
@@ -446,6 +401,65 @@ public class NetworkService {
                 }
             } catch (RuntimeException e) {
                 LOG.info("route to " + neu.id() + " in " + peer.id() + " left to its start or stop: " + e.getMessage());
+            }
+        }
+    }
+
+    /** The container's own side: its firewall registration, host routes, forwards and namespace. */
+    private void moveOwnAddress(ContainerRecord old, ContainerRecord neu, Undo undo) {
+        firewall.movePort(old.port(), old.mac(), old.ipv4(), old.ipv6(), neu.ipv4(), neu.ipv6());
+        undo.push(() -> firewall.movePort(old.port(), old.mac(), neu.ipv4(), neu.ipv6(), old.ipv4(), old.ipv6()));
+        if (old.internet()) {
+            firewall.setInternet(old.ipv4(), old.ipv6(), false);
+            firewall.setInternet(neu.ipv4(), neu.ipv6(), true);
+            undo.push(() -> {
+                firewall.setInternet(neu.ipv4(), neu.ipv6(), false);
+                firewall.setInternet(old.ipv4(), old.ipv6(), true);
+            });
+        }
+        swapRoute(old.ipv4(), neu.ipv4(), undo);
+        swapRoute(old.ipv6(), neu.ipv6(), undo);
+        synchronized (forwardsLock) {
+            for (PortForward f : topology.forwardsOf(old.id())) {
+                if (SshGateways.handles(f.protocol(), f.internalPort())) {
+                    continue; // the gateway looks the address up on every connection
+                }
+                firewall.replaceForward(f.protocol(), f.externalPort(), neu.ipv4(), f.internalPort());
+                undo.push(() -> {
+                    synchronized (forwardsLock) {
+                        if (topology.forward(f.protocol(), f.externalPort()).isPresent()) {
+                            firewall.replaceForward(f.protocol(), f.externalPort(), old.ipv4(), f.internalPort());
+                        }
+                    }
+                });
+            }
+        }
+        OptionalInt pid = pids.of(old);
+        if (pid.isPresent()) {
+            int p = pid.getAsInt();
+            if (!old.ipv4().equals(neu.ipv4())) {
+                netns.replaceIpv4(p, old.ipv4(), neu.ipv4());
+                undo.push(() -> netns.replaceIpv4(p, neu.ipv4(), old.ipv4()));
+            } else {
+                netns.replaceIpv6(p, old.ipv6(), neu.ipv6());
+                undo.push(() -> netns.replaceIpv6(p, neu.ipv6(), old.ipv6()));
+            }
+        }
+    }
+
+    /** Each running peer's route to the container; a peer in the middle of a start or stop is missed. */
+    private void movePeerRoutes(ContainerRecord old, ContainerRecord neu, Undo undo, List<ContainerRecord> missed) {
+        for (ContainerRecord peer : topology.peersOf(old.id())) {
+            try {
+                OptionalInt peerPid = pids.of(peer);
+                if (peerPid.isPresent()) {
+                    int p = peerPid.getAsInt();
+                    netns.replacePeer(p, peerOf(old), peerOf(neu));
+                    undo.push(() -> netns.replacePeer(p, peerOf(neu), peerOf(old)));
+                }
+            } catch (RuntimeException e) {
+                // A peer in the middle of a start (no eth0 yet) or a stop: not this request's failure.
+                missed.add(peer);
             }
         }
     }
