@@ -214,21 +214,17 @@ public final class NetlinkSocket implements AutoCloseable {
                         String what = requests.get(Math.min(index + 1, requests.size() - 1)).description();
                         throw new NetlinkException(what, error, extendedMessage(buf, pos, len, flags));
                     }
-                } else if (index >= 0 && index < done.length && silent[index]) {
-                    int error = type == Rtnl.NLMSG_ERROR && len >= Rtnl.NLMSG_HDRLEN + 4 ? -buf.getInt(pos + Rtnl.NLMSG_HDRLEN) : 0;
-                    Message request = requests.get(index);
-                    if (error > 0 && !request.tolerated.contains(error) && failure == null) {
-                        failure = new NetlinkException(request.description(), error, extendedMessage(buf, pos, len, flags));
-                    }
-                } else if (index >= 0 && index < done.length && !done[index]) {
+                } else if (index >= 0 && index < done.length && (silent[index] || !done[index])) {
                     if (type == Rtnl.NLMSG_ERROR || type == Rtnl.NLMSG_DONE) {
                         int error = len >= Rtnl.NLMSG_HDRLEN + 4 ? -buf.getInt(pos + Rtnl.NLMSG_HDRLEN) : 0;
                         Message request = requests.get(index);
                         if (type == Rtnl.NLMSG_ERROR && error > 0 && !request.tolerated.contains(error) && failure == null) {
                             failure = new NetlinkException(request.description(), error, extendedMessage(buf, pos, len, flags));
                         }
-                        done[index] = true;
-                        pending--;
+                        if (!silent[index]) {
+                            done[index] = true; // a silent change's refusal is not the answer awaited
+                            pending--;
+                        }
                     } else if (type != Rtnl.NLMSG_NOOP) {
                         byte[] copy = new byte[len];
                         buf.get(pos, copy);
