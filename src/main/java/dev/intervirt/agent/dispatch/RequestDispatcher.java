@@ -1,5 +1,6 @@
 package dev.intervirt.agent.dispatch;
 
+import dev.intervirt.agent.concurrent.GrowingPool;
 import dev.intervirt.agent.host.HostException;
 import dev.intervirt.agent.protocol.AgentException;
 import dev.intervirt.agent.protocol.ErrorCode;
@@ -14,9 +15,6 @@ import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -52,14 +50,11 @@ public class RequestDispatcher {
         AtomicInteger n = new AtomicInteger();
         // Lanes bound the parallelism to the number of busy containers; beyond the pool's
         // threads requests queue (never rejected, so every request gets its reply).
-        ThreadPoolExecutor executor = new ThreadPoolExecutor(POOL_THREADS, POOL_THREADS, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "request-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        executor.allowCoreThreadTimeOut(true);
-        this.pool = executor;
+        this.pool = GrowingPool.create(POOL_THREADS, 30, r -> {
+            Thread t = new Thread(r, "request-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         this.lanes = new KeyedSerialExecutor(pool);
     }
 
