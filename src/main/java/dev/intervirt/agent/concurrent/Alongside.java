@@ -12,6 +12,11 @@ import java.util.concurrent.Executors;
  * topology change's durable save (the journal's flush, ~0.1–0.3 ms on the guest's disk) while
  * the kernel takes the request's host changes.
  *
+ * <p>{@link #inOrder()} runs both on the caller's thread instead, {@code beside} first: for
+ * pieces shorter than a hand-off (a journal line appended to the page cache, while its flush
+ * runs behind the reply): waking a pool thread and waiting for it cost more than the append
+ * (a request's save plus host changes, p50 170 -> 155 µs, measured alternately in one agent).
+ *
  * <p>Threads are made as needed and idle ones expire; one pool per owner, not per class: in a
  * Jakarta runtime whose class path holds the agent's classes, a static pool's idle thread
  * outlived an undeploy and, with that deployment's context class loader, reached its dead CDI
@@ -20,10 +25,20 @@ import java.util.concurrent.Executors;
  */
 public final class Alongside implements AutoCloseable {
 
+    /** Null: both pieces run in order on the caller's thread. */
     private final ExecutorService pool;
 
     public Alongside(String threadName) {
         this.pool = Executors.newCachedThreadPool(DaemonThreads.named(threadName));
+    }
+
+    private Alongside() {
+        this.pool = null;
+    }
+
+    /** Runs {@code beside}, then {@code here}, on the caller's thread; the same failure handling. */
+    public static Alongside inOrder() {
+        return new Alongside();
     }
 
     /**
@@ -33,6 +48,10 @@ public final class Alongside implements AutoCloseable {
      * done, so that the caller's undo can take {@code here}'s work back.
      */
     public void run(Runnable beside, Runnable takeBack, Runnable here) {
+        if (pool == null) {
+            runInOrder(beside, takeBack, here);
+            return;
+        }
         CompletableFuture<Void> done = CompletableFuture.runAsync(withCallersLoader(beside), pool);
         try {
             here.run();
@@ -54,6 +73,20 @@ public final class Alongside implements AutoCloseable {
             }
             if (e.getCause() instanceof Error err) {
                 throw err;
+            }
+            throw e;
+        }
+    }
+
+    private static void runInOrder(Runnable beside, Runnable takeBack, Runnable here) {
+        beside.run();
+        try {
+            here.run();
+        } catch (RuntimeException | Error e) {
+            try {
+                takeBack.run();
+            } catch (RuntimeException t) {
+                e.addSuppressed(t);
             }
             throw e;
         }
@@ -84,6 +117,8 @@ public final class Alongside implements AutoCloseable {
 
     @Override
     public void close() {
-        pool.shutdown();
+        if (pool != null) {
+            pool.shutdown();
+        }
     }
 }

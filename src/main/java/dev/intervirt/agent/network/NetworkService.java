@@ -58,8 +58,12 @@ public class NetworkService {
      * must not interleave, or the move re-adds a forward just removed.
      */
     private final Object forwardsLock = new Object();
-    /** Link and internet changes are saved while the host changes are made. */
-    private final Alongside saveAhead = new Alongside("topology-save");
+    /**
+     * Saves a change and makes its host changes: in order, where the save is a journal line
+     * whose flush runs behind the reply; with {@code --flush-before-reply}, the flush (~0.1-0.3
+     * ms on the guest's disk) overlaps the host changes on a thread of its own.
+     */
+    private Alongside saveAhead;
 
     protected NetworkService() {
         // for CDI proxies
@@ -67,7 +71,9 @@ public class NetworkService {
 
     @jakarta.annotation.PreDestroy
     void shutdown() {
-        saveAhead.close();
+        if (saveAhead != null) {
+            saveAhead.close();
+        }
     }
 
     @Inject
@@ -80,6 +86,7 @@ public class NetworkService {
         this.routes = routes;
         this.pids = pids;
         this.agentPort = config.port();
+        this.saveAhead = config.flushBeforeReply() ? new Alongside("topology-save") : Alongside.inOrder();
     }
 
     // ---- lifecycle hooks used by the container service --------------------------------------

@@ -98,4 +98,34 @@ class AlongsideTest {
         assertSame(host, thrown);
         assertEquals(List.of(), done);
     }
+
+    @Test
+    void inOrderTheSaveRunsFirstOnTheCallersThreadThenTheHostChanges() {
+        Thread caller = Thread.currentThread();
+        Alongside.inOrder().run(() -> done.add(Thread.currentThread() == caller ? "save here" : "save elsewhere"),
+                () -> done.add("unsave"), () -> done.add(Thread.currentThread() == caller ? "host here" : "host elsewhere"));
+        assertEquals(List.of("save here", "host here"), done);
+    }
+
+    @Test
+    void inOrderAFailedHostChangeTakesTheSavedChangeBackAndIsThrown() {
+        IllegalStateException failure = new IllegalStateException("no such device");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                () -> Alongside.inOrder().run(() -> done.add("save"), () -> done.add("unsave"), () -> {
+                    throw failure;
+                }));
+        assertSame(failure, thrown);
+        assertEquals(List.of("save", "unsave"), done);
+    }
+
+    @Test
+    void inOrderAFailedSaveIsThrownAndNoHostChangeIsMade() {
+        IllegalStateException failure = new IllegalStateException("disk full");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                () -> Alongside.inOrder().run(() -> {
+                    throw failure;
+                }, () -> done.add("unsave"), () -> done.add("host")));
+        assertSame(failure, thrown);
+        assertEquals(List.of(), done, "nothing made, nothing to take back");
+    }
 }
