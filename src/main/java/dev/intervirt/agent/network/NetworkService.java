@@ -130,7 +130,7 @@ public class NetworkService {
             firewall.unlink(c.port(), peer.port());
             synchronized (peerRoutes) {
                 try {
-                    pids.of(peer).ifPresent(pid -> netns.removePeer(pid, peerOf(c)));
+                    pids.ofRecent(peer).ifPresent(pid -> netns.removePeer(pid, peerOf(c)));
                 } catch (RuntimeException e) {
                     // The peer stopped meanwhile (its routes went with it) or is starting (it reads the topology).
                     LOG.info("route to " + c.id() + " in " + peer.id() + " not removed: " + e.getMessage());
@@ -191,8 +191,8 @@ public class NetworkService {
         firewall.link(a.port(), b.port());
         undo.push(() -> firewall.unlink(a.port(), b.port()));
         steps.lap("nft");
-        OptionalInt pa = pids.of(a);
-        OptionalInt pb = pids.of(b);
+        OptionalInt pa = pids.ofRecent(a);
+        OptionalInt pb = pids.ofRecent(b);
         AtomicBoolean aDone = new AtomicBoolean();
         AtomicBoolean bDone = new AtomicBoolean();
         try {
@@ -216,8 +216,8 @@ public class NetworkService {
             throw AgentException.alreadyDone("Containers " + id1 + " and " + id2 + " are not connected.");
         }
         try (Undo undo = new Undo()) {
-            OptionalInt pa = pids.of(a);
-            OptionalInt pb = pids.of(b);
+            OptionalInt pa = pids.ofRecent(a);
+            OptionalInt pb = pids.ofRecent(b);
             saveAhead.run(() -> topology.removeLink(link), () -> topology.addLink(link), () -> {
                 // Cut the wire first: from this moment no packet passes, whatever follows.
                 firewall.unlink(a.port(), b.port());
@@ -265,7 +265,7 @@ public class NetworkService {
             saveAhead.run(() -> topology.update(c.withInternet(enabled)), () -> topology.update(c), () -> {
                 firewall.setInternet(c.ipv4(), c.ipv6(), enabled);
                 undo.push(() -> firewall.setInternet(c.ipv4(), c.ipv6(), !enabled));
-                OptionalInt pid = pids.of(c);
+                OptionalInt pid = pids.ofRecent(c);
                 if (pid.isPresent()) {
                     netns.setInternet(pid.getAsInt(), enabled);
                     undo.push(() -> netns.setInternet(pid.getAsInt(), !enabled));
@@ -441,7 +441,7 @@ public class NetworkService {
                 });
             }
         }
-        OptionalInt pid = pids.of(old);
+        OptionalInt pid = pids.ofRecent(old);
         if (pid.isPresent()) {
             int p = pid.getAsInt();
             if (!old.ipv4().equals(neu.ipv4())) {
@@ -458,7 +458,7 @@ public class NetworkService {
     private void movePeerRoutes(ContainerRecord old, ContainerRecord neu, Undo undo, List<ContainerRecord> missed) {
         for (ContainerRecord peer : topology.peersOf(old.id())) {
             try {
-                OptionalInt peerPid = pids.of(peer);
+                OptionalInt peerPid = pids.ofRecent(peer);
                 if (peerPid.isPresent()) {
                     int p = peerPid.getAsInt();
                     netns.replacePeer(p, peerOf(old), peerOf(neu));

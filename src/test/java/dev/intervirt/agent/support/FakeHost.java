@@ -180,6 +180,13 @@ public final class FakeHost {
 
     public static final class FakeNetns implements ContainerNetns {
         public final List<String> calls = new CopyOnWriteArrayList<>();
+        /** The init pids whose namespace handle was let go, apart from {@link #calls}. */
+        public final List<Integer> released = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void release(int initPid) {
+            released.add(initPid);
+        }
 
         @Override
         public void configure(int initPid, HostAddresses addresses, Collection<Peer> peers, boolean internet) {

@@ -11,8 +11,9 @@ import java.util.logging.Logger;
 
 /**
  * One netlink socket per running container, inside its network namespace, found by the pid of
- * its init. Opened at first use, checked on every use (the pid must still be in the namespace
- * the socket was opened in: a restarted container or a reused pid gets a fresh socket), and
+ * its init. Opened at first use, checked at every configuration and at a use a second or more
+ * after the last check (the pid must still be in the namespace the socket was opened in: a
+ * restarted container or a reused pid gets a fresh socket), and
  * closed by {@link #release} when the container stops or its init changes. Handles whose
  * namespace is gone are also closed when a new one is opened (at most every 5 s), so a stop
  * nobody reported holds a namespace only until a later start.
@@ -27,6 +28,8 @@ public final class NamespaceSockets implements AutoCloseable {
         private final String namespace;
         private final NetlinkSocket socket;
         private final Map<String, Integer> indexes = new ConcurrentHashMap<>();
+        /** When the pid was last seen in this namespace. */
+        private volatile long checkedAt = System.nanoTime();
 
         Handle(int pid, String namespace, NetlinkSocket socket) {
             this.pid = pid;
@@ -67,6 +70,13 @@ public final class NamespaceSockets implements AutoCloseable {
     }
 
     private static final long SWEEP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    /**
+     * How long a check is trusted by a request's change. The check (a readlink under /proc) was
+     * ~10 % of a Connect's time in the agent; within this second after an init's exit a change
+     * reaches its old namespace, which the socket keeps, harmlessly, as one made just before the
+     * stop. A configuration (a start) always checks.
+     */
+    public static final long TRUSTED_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private final Map<Integer, Handle> handles = new ConcurrentHashMap<>();
     /** When {@link #closeStale} last looked (the first open looks); under this object's lock. */
     private long swept = System.nanoTime() - SWEEP_NANOS;
@@ -78,7 +88,9 @@ public final class NamespaceSockets implements AutoCloseable {
 
     /**
      * The socket in {@code pid}'s network namespace. {@code whenOpened} runs inside that
-     * namespace when a new socket is opened (nothing runs when one is reused).
+     * namespace when a new socket is opened (nothing runs when one is reused); with it (a
+     * configuration) the pid's namespace is always checked, without it only when the last check
+     * is {@link #TRUSTED_NANOS} old.
      *
      * @throws GoneException when the process does not exist (any more)
      * @throws IllegalArgumentException when the process shares the agent's own namespace
@@ -86,6 +98,10 @@ public final class NamespaceSockets implements AutoCloseable {
     public Handle of(int pid, Runnable whenOpened) {
         if (pid <= 1) {
             throw new IllegalArgumentException("not a container init pid: " + pid);
+        }
+        Handle known = handles.get(pid);
+        if (whenOpened == null && known != null && known.socket.isOpen() && System.nanoTime() - known.checkedAt < TRUSTED_NANOS) {
+            return known;
         }
         Path nsFile = nsFile(pid);
         String namespace;
@@ -103,11 +119,13 @@ public final class NamespaceSockets implements AutoCloseable {
         }
         Handle h = handles.get(pid);
         if (h != null && h.namespace.equals(namespace) && h.socket.isOpen()) {
+            h.checkedAt = System.nanoTime();
             return h;
         }
         synchronized (this) {
             h = handles.get(pid);
             if (h != null && h.namespace.equals(namespace) && h.socket.isOpen()) {
+                h.checkedAt = System.nanoTime();
                 return h;
             }
             release(pid);
