@@ -18,8 +18,10 @@ export INTERVIRT_IMAGE_DIR INTERVIRT_LIBVIRT_URI INTERVIRT_DEBIAN_MIRROR
 # on the kernel, not computing. C1 compiles a method after a tenth of the usual calls (20, not
 # 200): a learner's session is short, and its first requests of a kind ran interpreted (bench,
 # fresh agent at N = 100: Connect p50 0.63-0.67 -> 0.47-0.48 ms; RSS within its run-to-run
-# spread of 148-165 MiB). Empty = JVM defaults.
-: "${INTERVIRT_AGENT_JAVA_OPTS=-XX:+UseSerialGC -Xms16m -Xmx64m -XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=0.1 -Xss512k}"
+# spread of 148-165 MiB). The young generation stays at 8 MB (it grew to ~21, touched in full at
+# every cycle; its collections take ~1-2 ms whatever its size): RSS at N = 100 -6 to -9 MiB.
+# Empty = JVM defaults.
+: "${INTERVIRT_AGENT_JAVA_OPTS=-XX:+UseSerialGC -Xms16m -Xmx64m -XX:MaxNewSize=8m -XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=0.1 -Xss512k}"
 export INTERVIRT_AGENT_JAVA_OPTS
 # glibc gives every thread that calls malloc its own arena (up to 8 per core); the agent's
 # request threads call libnftables and netlink through JNA: 2 arenas save ~20 MB of RSS at
