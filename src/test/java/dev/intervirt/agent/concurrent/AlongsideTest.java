@@ -1,12 +1,16 @@
 package dev.intervirt.agent.concurrent;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -49,14 +53,21 @@ class AlongsideTest {
         assertEquals(List.of("host", "save"), done.stream().sorted().toList());
     }
 
-    @Test
-    void aFailedHostChangeTakesTheSavedChangeBackAndIsThrown() {
+    static Stream<Named<Alongside>> besideAndInOrder() {
+        return Stream.of(Named.of("beside", new Alongside("test-alongside-both")), Named.of("in order", Alongside.inOrder()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("besideAndInOrder")
+    void aFailedHostChangeTakesTheSavedChangeBackAndIsThrown(Alongside alongside) {
         IllegalStateException failure = new IllegalStateException("no such device");
-        IllegalStateException thrown = assertThrows(IllegalStateException.class,
-                () -> ahead.run(() -> done.add("save"), () -> done.add("unsave"), () -> {
-                    throw failure;
-                }));
-        assertSame(failure, thrown);
+        try (alongside) {
+            IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                    () -> alongside.run(() -> done.add("save"), () -> done.add("unsave"), () -> {
+                        throw failure;
+                    }));
+            assertSame(failure, thrown);
+        }
         assertEquals(List.of("save", "unsave"), done);
     }
 
@@ -105,17 +116,6 @@ class AlongsideTest {
         Alongside.inOrder().run(() -> done.add(Thread.currentThread() == caller ? "save here" : "save elsewhere"),
                 () -> done.add("unsave"), () -> done.add(Thread.currentThread() == caller ? "host here" : "host elsewhere"));
         assertEquals(List.of("save here", "host here"), done);
-    }
-
-    @Test
-    void inOrderAFailedHostChangeTakesTheSavedChangeBackAndIsThrown() {
-        IllegalStateException failure = new IllegalStateException("no such device");
-        IllegalStateException thrown = assertThrows(IllegalStateException.class,
-                () -> Alongside.inOrder().run(() -> done.add("save"), () -> done.add("unsave"), () -> {
-                    throw failure;
-                }));
-        assertSame(failure, thrown);
-        assertEquals(List.of("save", "unsave"), done);
     }
 
     @Test
