@@ -165,12 +165,8 @@ public final class NetlinkNetns implements ContainerNetns {
         execute(initPid, idx -> {
             Route v4 = Route.defaultVia(GATEWAY4, idx, true);
             Route v6 = Route.defaultVia(GATEWAY6, idx, false);
-            List<Message> m = new ArrayList<>(List.of(Requests.replaceRoute(v4), Requests.replaceRoute(v6)));
-            if (!enabled) {
-                m.add(Requests.deleteRoute(v4));
-                m.add(Requests.deleteRoute(v6));
-            }
-            return m;
+            return enabled ? List.of(Requests.replaceRoute(v4), Requests.replaceRoute(v6))
+                    : List.of(deleteRoute(v4), deleteRoute(v6));
         });
     }
 
@@ -210,9 +206,7 @@ public final class NetlinkNetns implements ContainerNetns {
     static List<Message> removePeerRequests(Peer peer, int idx) {
         List<Message> m = new ArrayList<>(4);
         for (InetAddress a : peerAddresses(peer)) {
-            Route r = Route.host(a, idx);
-            m.add(Requests.replaceRoute(r));
-            m.add(Requests.deleteRoute(r));
+            m.add(deleteRoute(Route.host(a, idx)));
         }
         return m;
     }
@@ -223,10 +217,20 @@ public final class NetlinkNetns implements ContainerNetns {
             m.add(Requests.replaceAddress(newAddress, prefix, idx, nodad));
         }
         if (oldAddress != null && !oldAddress.equals(newAddress)) {
-            m.add(Requests.replaceAddress(oldAddress, prefix, idx, nodad));
-            m.add(Requests.deleteAddress(oldAddress, prefix, idx));
+            // One change, as deleteRoute's: an old address already gone is no error.
+            m.add(Requests.deleteAddress(oldAddress, prefix, idx).tolerating(NetlinkException.EADDRNOTAVAIL));
         }
         return m;
+    }
+
+    /**
+     * One change per route and address that goes, an absent one being no error; not "replace,
+     * then delete" as the ip fallback does (twice the kernel's work: a Disconnect made eight
+     * route changes for four). A route of the container's own making to the same destination
+     * stays; the firewall decides what passes.
+     */
+    private static Message deleteRoute(Route r) {
+        return Requests.deleteRoute(r).tolerating(NetlinkException.ESRCH);
     }
 
     private static List<InetAddress> peerAddresses(Peer peer) {
