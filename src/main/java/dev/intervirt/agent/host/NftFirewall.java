@@ -218,22 +218,35 @@ public final class NftFirewall implements Firewall {
     /**
      * One transaction of what changes only: the old address's element goes, the new one's comes;
      * the MAC and an address that stays are left as they are (taking all out and back in was
-     * twelve element changes for one: a steady SetIpv4 loop, its nft step 0.10 -> 0.06 ms).
+     * twelve element changes for one: a steady SetIpv4 loop, its nft step 0.10 -> 0.06 ms). Only
+     * the moving address's elements are made (making all and comparing them was a third of it).
      */
     @Override
     public void movePort(String port, MacAddress mac, Inet4Address oldIpv4, Inet6Address oldIpv6,
                          Inet4Address newIpv4, Inet6Address newIpv6) {
-        List<Element> before = portElements(port, mac, oldIpv4, oldIpv6);
-        List<Element> after = portElements(port, mac, newIpv4, newIpv6);
-        SetElementChanges changes = addThenDelete(without(before, after));
-        without(after, before).forEach(e -> add(changes, e));
+        String p = NftValues.quotedIfname(port);
+        byte[] name = NftValues.ifnameKey(port);
+        List<Element> gone = new java.util.ArrayList<>(2);
+        List<Element> come = new java.util.ArrayList<>(2);
+        if (!java.util.Objects.equals(oldIpv4, newIpv4)) {
+            addIfAddress(gone, oldIpv4 == null ? null : ipv4Element(p, name, oldIpv4));
+            addIfAddress(come, newIpv4 == null ? null : ipv4Element(p, name, newIpv4));
+        }
+        if (!java.util.Objects.equals(oldIpv6, newIpv6)) {
+            addIfAddress(gone, oldIpv6 == null ? null : ipv6Element(p, name, oldIpv6));
+            addIfAddress(come, newIpv6 == null ? null : ipv6Element(p, name, newIpv6));
+        }
+        SetElementChanges changes = addThenDelete(gone);
+        come.forEach(e -> add(changes, e));
         if (!changes.isEmpty()) {
             check(nft.runElements(changes));
         }
     }
 
-    private static List<Element> without(List<Element> elements, List<Element> others) {
-        return elements.stream().filter(e -> others.stream().noneMatch(e::sameAs)).toList();
+    private static void addIfAddress(List<Element> to, Element e) {
+        if (e != null) {
+            to.add(e);
+        }
     }
 
     @Override
@@ -512,14 +525,23 @@ public final class NftFirewall implements Firewall {
         out.add(new Element(NfTables.BRIDGE, "port_macs", p + " . " + NftValues.mac(mac),
                 NftValues.concat(name, NftValues.macKey(mac))));
         if (ipv4 != null) {
-            out.add(new Element(NfTables.BRIDGE, "port_ipv4", p + " . " + NftValues.ipv4(ipv4),
-                    NftValues.concat(name, NftValues.addressKey(ipv4))));
+            out.add(ipv4Element(p, name, ipv4));
         }
         if (ipv6 != null) {
-            out.add(new Element(NfTables.BRIDGE, "port_ipv6", p + " . " + NftValues.ipv6(ipv6),
-                    NftValues.concat(name, NftValues.addressKey(ipv6))));
+            out.add(ipv6Element(p, name, ipv6));
         }
         return out;
+    }
+
+    /** The port's IPv4 registration; {@code quoted} and {@code name}: the port as nft text and as key. */
+    private static Element ipv4Element(String quoted, byte[] name, Inet4Address ipv4) {
+        return new Element(NfTables.BRIDGE, "port_ipv4", quoted + " . " + NftValues.ipv4(ipv4),
+                NftValues.concat(name, NftValues.addressKey(ipv4)));
+    }
+
+    private static Element ipv6Element(String quoted, byte[] name, Inet6Address ipv6) {
+        return new Element(NfTables.BRIDGE, "port_ipv6", quoted + " . " + NftValues.ipv6(ipv6),
+                NftValues.concat(name, NftValues.addressKey(ipv6)));
     }
 
     /** Both directions of the pair, in one change of {@code links}. */
@@ -583,10 +605,6 @@ public final class NftFirewall implements Firewall {
 
     /** One element of one of the firewall's sets: its nft text and its key. */
     private record Element(int family, String set, String text, byte[] key) {
-        /** The same element of the same set (the key follows from the text). */
-        boolean sameAs(Element other) {
-            return family == other.family && set.equals(other.set) && text.equals(other.text);
-        }
     }
 
     String addForwardScript(Protocol protocol, int externalPort, Inet4Address target, int internalPort) {
