@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Which containers run, and the pid of their init (the way into their namespaces). Cached
  * from start to stop so that network operations need no libvirt round trip; checked (/proc)
- * at each {@link #of}, at {@link #ofRecent} once the last check is a second old. When a pid is dropped or replaced, the namespace handle kept for it is released.
+ * at each {@link #of}, at {@link #ofRecent} once the last check is a second old. When a pid is
+ * dropped or replaced, the namespace handle kept for it is released.
  */
 @ApplicationScoped
 public class InitPids {

@@ -229,23 +229,25 @@ public final class NftFirewall implements Firewall {
         List<Element> gone = new java.util.ArrayList<>(2);
         List<Element> come = new java.util.ArrayList<>(2);
         if (!java.util.Objects.equals(oldIpv4, newIpv4)) {
-            addIfAddress(gone, oldIpv4 == null ? null : ipv4Element(p, name, oldIpv4));
-            addIfAddress(come, newIpv4 == null ? null : ipv4Element(p, name, newIpv4));
+            if (oldIpv4 != null) {
+                gone.add(ipv4Element(p, name, oldIpv4));
+            }
+            if (newIpv4 != null) {
+                come.add(ipv4Element(p, name, newIpv4));
+            }
         }
         if (!java.util.Objects.equals(oldIpv6, newIpv6)) {
-            addIfAddress(gone, oldIpv6 == null ? null : ipv6Element(p, name, oldIpv6));
-            addIfAddress(come, newIpv6 == null ? null : ipv6Element(p, name, newIpv6));
+            if (oldIpv6 != null) {
+                gone.add(ipv6Element(p, name, oldIpv6));
+            }
+            if (newIpv6 != null) {
+                come.add(ipv6Element(p, name, newIpv6));
+            }
         }
         SetElementChanges changes = addThenDelete(gone);
         come.forEach(e -> add(changes, e));
         if (!changes.isEmpty()) {
             check(nft.runElements(changes));
-        }
-    }
-
-    private static void addIfAddress(List<Element> to, Element e) {
-        if (e != null) {
-            to.add(e);
         }
     }
 
