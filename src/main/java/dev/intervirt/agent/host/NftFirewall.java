@@ -55,12 +55,14 @@ import java.util.function.Consumer;
  * </ul>
  *
  * <p>Every mutator is one nf_tables transaction of element additions/deletions,
- * idempotent: deletions first add the element in the same transaction (nft 1.0.6 has no
- * {@code destroy}), except for the forward map, whose value is unknown on removal (there an
- * absent element is recognised by nft's "No such file or directory"). The set elements of ports,
- * links and internet access are {@link SetElementChanges}: sent as netlink messages where the
- * executor keeps a socket (the agent's own namespace), else as an nft script; the forward map's
- * changes, the tables' setup and the whole-state batch are nft scripts.
+ * idempotent: deletions go as they are, and when one was absent (the transaction failed and
+ * changed nothing) the transaction goes again with each deleted element added first in it (nft
+ * 1.0.6 and Linux before 6.3 have no {@code destroy}); for the forward map, whose value is
+ * unknown on removal, an absent element is recognised by nft's "No such file or directory".
+ * The set elements of ports, links and internet access are {@link SetElementChanges}: sent as
+ * netlink messages where the executor keeps a socket (the agent's own namespace), else as an
+ * nft script; the forward map's changes, the tables' setup and the whole-state batch are nft
+ * scripts.
  *
  * <p>Loopback forwards need {@code route_localnet} on the bridge: {@link #install()} sets
  * {@code net.ipv4.conf.<bridge>.route_localnet=1} when the bridge exists, deliberately not
@@ -212,7 +214,7 @@ public final class NftFirewall implements Firewall {
 
     @Override
     public void removePort(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        check(nft.runElements(removePortChanges(port, mac, ipv4, ipv6)));
+        runDeleting(safe -> removePortChanges(port, mac, ipv4, ipv6, safe));
     }
 
     /**
@@ -244,11 +246,11 @@ public final class NftFirewall implements Firewall {
                 come.add(ipv6Element(p, name, newIpv6));
             }
         }
-        SetElementChanges changes = addThenDelete(gone);
-        come.forEach(e -> add(changes, e));
-        if (!changes.isEmpty()) {
-            check(nft.runElements(changes));
-        }
+        runDeleting(safe -> {
+            SetElementChanges changes = deletions(gone, safe);
+            come.forEach(e -> add(changes, e));
+            return changes;
+        });
     }
 
     @Override
@@ -258,15 +260,12 @@ public final class NftFirewall implements Firewall {
 
     @Override
     public void unlink(String portA, String portB) {
-        check(nft.runElements(unlinkChanges(portA, portB)));
+        runDeleting(safe -> unlinkChanges(portA, portB, safe));
     }
 
     @Override
     public void setInternet(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
-        SetElementChanges changes = internetChanges(ipv4, ipv6, enabled);
-        if (!changes.isEmpty()) {
-            check(nft.runElements(changes));
-        }
+        runDeleting(safe -> internetChanges(ipv4, ipv6, enabled, safe));
     }
 
     @Override
@@ -482,7 +481,7 @@ public final class NftFirewall implements Firewall {
     }
 
     String removePortScript(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
-        return removePortChanges(port, mac, ipv4, ipv6).script();
+        return removePortChanges(port, mac, ipv4, ipv6, true).script();
     }
 
     String linkScript(String portA, String portB) {
@@ -490,11 +489,11 @@ public final class NftFirewall implements Firewall {
     }
 
     String unlinkScript(String portA, String portB) {
-        return unlinkChanges(portA, portB).script();
+        return unlinkChanges(portA, portB, true).script();
     }
 
     String internetScript(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
-        return internetChanges(ipv4, ipv6, enabled).script();
+        return internetChanges(ipv4, ipv6, enabled, true).script();
     }
 
     private SetElementChanges addPortChanges(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
@@ -506,13 +505,14 @@ public final class NftFirewall implements Firewall {
         return c;
     }
 
-    private SetElementChanges removePortChanges(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6) {
+    private SetElementChanges removePortChanges(String port, MacAddress mac, Inet4Address ipv4, Inet6Address ipv6,
+                                                boolean safe) {
         List<Element> elements = new java.util.ArrayList<>(portElements(port, mac, ipv4, ipv6));
         if (portPrefix != null && port.startsWith(portPrefix)) {
             // The prefix rule keeps such a port governed, so its name need not stay in @ports.
             elements.add(portName(port));
         }
-        return addThenDelete(elements);
+        return deletions(elements, safe);
     }
 
     private Element portName(String port) {
@@ -551,12 +551,14 @@ public final class NftFirewall implements Firewall {
         return new SetElementChanges().add(NfTables.BRIDGE, table, "links", linkTexts(portA, portB), linkKeys(portA, portB));
     }
 
-    private SetElementChanges unlinkChanges(String portA, String portB) {
+    private SetElementChanges unlinkChanges(String portA, String portB, boolean safe) {
         List<String> texts = linkTexts(portA, portB);
         List<byte[]> keys = linkKeys(portA, portB);
-        return new SetElementChanges()
-                .add(NfTables.BRIDGE, table, "links", texts, keys)
-                .delete(NfTables.BRIDGE, table, "links", texts, keys);
+        SetElementChanges c = new SetElementChanges();
+        if (safe) {
+            c.add(NfTables.BRIDGE, table, "links", texts, keys);
+        }
+        return c.delete(NfTables.BRIDGE, table, "links", texts, keys);
     }
 
     private static List<String> linkTexts(String portA, String portB) {
@@ -574,7 +576,7 @@ public final class NftFirewall implements Firewall {
         return List.of(NftValues.concat(a, b), NftValues.concat(b, a));
     }
 
-    private SetElementChanges internetChanges(Inet4Address ipv4, Inet6Address ipv6, boolean enabled) {
+    private SetElementChanges internetChanges(Inet4Address ipv4, Inet6Address ipv6, boolean enabled, boolean safe) {
         java.util.ArrayList<Element> elements = new java.util.ArrayList<>(2);
         if (ipv4 != null) {
             elements.add(new Element(NfTables.INET, "internet4", NftValues.ipv4(ipv4), NftValues.addressKey(ipv4)));
@@ -583,7 +585,7 @@ public final class NftFirewall implements Firewall {
             elements.add(new Element(NfTables.INET, "internet6", NftValues.ipv6(ipv6), NftValues.addressKey(ipv6)));
         }
         if (!enabled) {
-            return addThenDelete(elements);
+            return deletions(elements, safe);
         }
         SetElementChanges c = new SetElementChanges();
         elements.forEach(e -> add(c, e));
@@ -591,14 +593,39 @@ public final class NftFirewall implements Firewall {
     }
 
     /**
-     * Deletes the elements whether they are there or not: each is added first, in the same
-     * transaction (nft 1.0.6 has no {@code destroy}; a missing element would fail it all).
+     * Deletes the elements. {@code safe}: whether they are there or not, each added first in the
+     * same transaction (nft 1.0.6 and Linux before 6.3 have no {@code destroy}; a missing element
+     * fails the whole transaction). Else the deletions alone, for {@link #runDeleting}.
      */
-    private SetElementChanges addThenDelete(List<Element> elements) {
+    private SetElementChanges deletions(List<Element> elements, boolean safe) {
         SetElementChanges c = new SetElementChanges();
-        elements.forEach(e -> add(c, e));
+        if (safe) {
+            elements.forEach(e -> add(c, e));
+        }
         elements.forEach(e -> c.delete(e.family, table, e.set, List.of(e.text), List.of(e.key)));
         return c;
+    }
+
+    /**
+     * One transaction of {@code changes}, its deletions sent as they are (half the messages of
+     * adding each first; they are there but for a change made underneath). When one was absent
+     * the kernel changed nothing, and the safe form goes instead.
+     */
+    private void runDeleting(java.util.function.Function<Boolean, SetElementChanges> changes) {
+        SetElementChanges direct = changes.apply(false);
+        if (direct.isEmpty()) {
+            return;
+        }
+        ProcessRunner.Result r = nft.runElements(direct);
+        if (!r.ok() && absent(r)) {
+            r = nft.runElements(changes.apply(true));
+        }
+        check(r);
+    }
+
+    /** nft's words (a script) and the kernel's (netlink) for an element or set that is not there. */
+    private static boolean absent(ProcessRunner.Result r) {
+        return r.stderr().contains("No such file or directory") || r.stderr().contains("no such entry");
     }
 
     private void add(SetElementChanges c, Element e) {
