@@ -384,7 +384,7 @@ public class NetworkService {
 
     /**
      * Moves every host element that names an address of the container from old to new. The
-     * save runs beside the host changes (as a Connect's), all under the peers' lock: a peer
+     * save and the host changes go as a Connect's (saveAhead), all under the peers' lock: a peer
      * starting meanwhile reads the topology either before (and gets the change here) or after
      * (the new address).
      */

@@ -13,8 +13,8 @@ import java.util.logging.Logger;
  * One netlink socket per running container, inside its network namespace, found by the pid of
  * its init. Opened at first use, checked at every configuration and at a use a second or more
  * after the last check (the pid must still be in the namespace the socket was opened in: a
- * restarted container or a reused pid gets a fresh socket), and
- * closed by {@link #release} when the container stops or its init changes. Handles whose
+ * restarted container or a reused pid gets a fresh socket), and closed by {@link #release}
+ * when the container stops or its init changes. Handles whose
  * namespace is gone are also closed when a new one is opened (at most every 5 s), so a stop
  * nobody reported holds a namespace only until a later start.
  */
@@ -100,7 +100,8 @@ public final class NamespaceSockets implements AutoCloseable {
             throw new IllegalArgumentException("not a container init pid: " + pid);
         }
         Handle known = handles.get(pid);
-        if (whenOpened == null && known != null && known.socket.isOpen() && System.nanoTime() - known.checkedAt < TRUSTED_NANOS) {
+        if (whenOpened == null && known != null && known.socket.isOpen()
+                && System.nanoTime() - known.checkedAt < TRUSTED_NANOS) {
             return known;
         }
         Path nsFile = nsFile(pid);
@@ -117,13 +118,12 @@ public final class NamespaceSockets implements AutoCloseable {
         if (namespace.equals(ownNamespace)) {
             throw new IllegalArgumentException("pid " + pid + " is in the agent's own network namespace");
         }
-        Handle h = handles.get(pid);
-        if (h != null && h.namespace.equals(namespace) && h.socket.isOpen()) {
-            h.checkedAt = System.nanoTime();
-            return h;
+        if (known != null && known.namespace.equals(namespace) && known.socket.isOpen()) {
+            known.checkedAt = System.nanoTime();
+            return known;
         }
         synchronized (this) {
-            h = handles.get(pid);
+            Handle h = handles.get(pid);
             if (h != null && h.namespace.equals(namespace) && h.socket.isOpen()) {
                 h.checkedAt = System.nanoTime();
                 return h;
