@@ -58,6 +58,15 @@ public interface Firewall extends FirewallElements {
         addPort(port, mac, newIpv4, newIpv6);
     }
 
+    /**
+     * Makes sure the addresses have no internet access, whether they had it or not: for a
+     * container whose access the topology says is off (its add, its removal). As
+     * {@code setInternet(ipv4, ipv6, false)} unless an implementation has a cheaper form.
+     */
+    default void clearInternet(Inet4Address ipv4, Inet6Address ipv6) {
+        setInternet(ipv4, ipv6, false);
+    }
+
     /** Stops bridged traffic between two ports (no error if absent). */
     void unlink(String portA, String portB);
 

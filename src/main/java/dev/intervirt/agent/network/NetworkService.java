@@ -93,7 +93,12 @@ public class NetworkService {
 
     /** Host-side state of a new container: its port's addresses, internet access, host routes. */
     public void attach(ContainerRecord c) {
-        addContainerElements(c, firewall);
+        firewall.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
+        if (c.internet()) {
+            firewall.setInternet(c.ipv4(), c.ipv6(), true);
+        } else {
+            firewall.clearInternet(c.ipv4(), c.ipv6());
+        }
         attachRoutes(c);
     }
 
@@ -113,7 +118,7 @@ public class NetworkService {
         }
     }
 
-    /** The firewall part of {@link #attach}: the port's addresses and internet access. */
+    /** A stored container's elements for the reconciler's batch: the port's addresses and internet access. */
     private static void addContainerElements(ContainerRecord c, FirewallElements into) {
         into.addPort(c.port(), c.mac(), c.ipv4(), c.ipv6());
         into.setInternet(c.ipv4(), c.ipv6(), c.internet());
@@ -141,7 +146,11 @@ public class NetworkService {
             firewall.removeForward(f.protocol(), f.externalPort());
             closeGateway(f);
         }
-        firewall.setInternet(c.ipv4(), c.ipv6(), false);
+        if (c.internet()) {
+            firewall.setInternet(c.ipv4(), c.ipv6(), false);
+        } else {
+            firewall.clearInternet(c.ipv4(), c.ipv6());
+        }
         firewall.removePort(c.port(), c.mac(), c.ipv4(), c.ipv6());
         routes.removeAll(List.of(c.ipv4(), c.ipv6()));
     }

@@ -627,6 +627,11 @@ class NftFirewallIT {
         }
         unreachable(ping(A, "198.18.0.2"), ping(A, "2001:2::2"));
         firewall.setInternet(A.v4(), A.v6(), false); // absent: no error
+        firewall.clearInternet(A.v4(), A.v6()); // absent: no error either
+        firewall.setInternet(A.v4(), A.v6(), true);
+        reachable(ping(A, "198.18.0.2"), ping(A, "2001:2::2"));
+        firewall.clearInternet(A.v4(), A.v6()); // there: taken as well
+        unreachable(ping(A, "198.18.0.2"), ping(A, "2001:2::2"));
         netns.setInternet(pids.get(A), false);
         netns.setInternet(pids.get(A), false);
         assertEquals("", run(in(A.ns(), "ip", "route", "show", "default")).strip());

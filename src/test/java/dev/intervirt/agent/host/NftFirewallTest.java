@@ -140,6 +140,21 @@ class NftFirewallTest {
     }
 
     @Test
+    void clearingInternetIsOneTransactionThatAnAbsentElementCannotFail() throws Exception {
+        fw.clearInternet(v4("10.0.0.5"), v6("fd00::5"));
+        fw.clearInternet(null, null);
+        assertEquals(List.of(
+                "add element inet ivtest internet4 { 10.0.0.5 }\n"
+                        + "add element inet ivtest internet6 { fd00:0:0:0:0:0:0:5 }\n"
+                        + "delete element inet ivtest internet4 { 10.0.0.5 }\n"
+                        + "delete element inet ivtest internet6 { fd00:0:0:0:0:0:0:5 }\n"),
+                nft.scripts, "each element added first: no refused transaction, no retry; nothing without addresses");
+
+        nft.answers.add(new ProcessRunner.Result(1, "", "Error: Could not process rule: Operation not permitted\n"));
+        assertThrows(CommandFailedException.class, () -> fw.clearInternet(v4("10.0.0.5"), null));
+    }
+
+    @Test
     void addForwardIsOneElement() throws Exception {
         fw.addForward(Protocol.UDP, 5353, v4("10.0.0.5"), 53);
         assertEquals(List.of("add element inet ivtest port_forwards { udp . 5353 : 10.0.0.5 . 53 }\n"), nft.scripts);
