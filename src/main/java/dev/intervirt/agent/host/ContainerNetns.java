@@ -14,6 +14,12 @@ public interface ContainerNetns {
 
     /** A connected peer: the container gets an on-link host route to each address. */
     record Peer(Inet4Address ipv4, Inet6Address ipv6) {
+
+        /** This peer's addresses that {@code other} has not (null where both have the same one). */
+        public Peer without(Peer other) {
+            return new Peer(java.util.Objects.equals(ipv4, other.ipv4) ? null : ipv4,
+                    java.util.Objects.equals(ipv6, other.ipv6) ? null : ipv6);
+        }
     }
 
     /**
@@ -36,10 +42,13 @@ public interface ContainerNetns {
     /** Swaps the container's own IPv6 address (old removed, new added). */
     void replaceIpv6(int initPid, Inet6Address oldAddress, Inet6Address newAddress);
 
-    /** Replaces a peer's route after that peer changed its address. */
+    /**
+     * Moves the routes to a peer that changed an address; the route of an address it kept is
+     * left alone (an IPv4 change does not interrupt IPv6 traffic to it).
+     */
     default void replacePeer(int initPid, Peer oldPeer, Peer newPeer) {
-        removePeer(initPid, oldPeer);
-        addPeer(initPid, newPeer);
+        removePeer(initPid, oldPeer.without(newPeer));
+        addPeer(initPid, newPeer.without(oldPeer));
     }
 
     /**

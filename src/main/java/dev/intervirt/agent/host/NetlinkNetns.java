@@ -153,9 +153,11 @@ public final class NetlinkNetns implements ContainerNetns {
 
     @Override
     public void replacePeer(int initPid, Peer oldPeer, Peer newPeer) {
+        Peer gone = oldPeer.without(newPeer);
+        Peer come = newPeer.without(oldPeer);
         execute(initPid, idx -> {
-            List<Message> m = removePeerRequests(oldPeer, idx);
-            m.addAll(addPeerRequests(newPeer, idx));
+            List<Message> m = removePeerRequests(gone, idx);
+            m.addAll(addPeerRequests(come, idx));
             return m;
         });
     }

@@ -92,7 +92,7 @@ public final class NsenterNetns implements ContainerNetns {
 
     @Override
     public void replacePeer(int initPid, Peer oldPeer, Peer newPeer) {
-        batch(initPid, false, removePeerScript(oldPeer) + addPeerScript(newPeer));
+        batch(initPid, false, removePeerScript(oldPeer.without(newPeer)) + addPeerScript(newPeer.without(oldPeer)));
     }
 
     // ------------------------------------------------------------------ scripts (package-private for tests)

@@ -104,6 +104,15 @@ class NetlinkAdaptersIT {
         assertTrue(changed.contains("inet 10.0.0.50/32") && !changed.contains("10.0.0.5/32"), changed);
         assertTrue(changed.contains("default via 169.254.0.1"), "routes survive the address change: " + changed);
 
+        // a peer's IPv4 change leaves its IPv6 route as it is (its traffic does not blip): a mark on it stays
+        for (TestNamespace side : List.of(nsenterSide, netlinkSide)) {
+            side.ip("-6", "route", "change", "fd00::70", "dev", "eth0", "mtu", "1300");
+        }
+        both(n -> n.replacePeer(pid(n), new Peer(v4("10.0.0.70"), v6("fd00::70")), new Peer(v4("10.0.0.71"), v6("fd00::70"))));
+        String moved = sameState();
+        assertTrue(moved.contains(" 10.0.0.71 dev eth0 ") && !moved.contains(" 10.0.0.70 dev eth0 "), moved);
+        assertTrue(moved.lines().anyMatch(l -> l.contains(" fd00::70 dev eth0 ") && l.contains(" mtu 1300 ")), moved);
+
         both(n -> n.configure(pid(n), ADDRESSES, List.of(), false));
         String reconfigured = sameState();
         assertFalse(reconfigured.contains("10.0.0.8") || reconfigured.contains("default via"), reconfigured);
