@@ -165,6 +165,7 @@ public final class Bench {
             floorRow(t, "route add in a container's netns (nsenter ip route add)", floor.routeAdd);
             floorRow(t, "route del in a container's netns", floor.routeDelete);
             floorRow(t, "the same route changes in bulk, per change (ip -batch of " + Floor.BULK + " in one netns)", floor.routeBulk);
+            floorRow(t, "/32 address add and del in bulk, per change (ip -batch of " + Floor.BULK + " in one netns)", floor.addressBulk);
             floorRow(t, "nft element changes in bulk, per change (nft -f of " + Floor.BULK + ")", floor.nftBulk);
 
             String s = "Add+Start: floor, agent, Incus";
@@ -196,6 +197,7 @@ public final class Bench {
         copy(elements.routeAdd, f.routeAdd);
         copy(elements.routeDelete, f.routeDelete);
         copy(elements.routeBulk, f.routeBulk);
+        copy(elements.addressBulk, f.addressBulk);
         copy(elements.nftBulk, f.nftBulk);
         return f;
     }
@@ -265,6 +267,7 @@ public final class Bench {
             for (Object[] row : new Object[][]{{"nft add element", el.nftAdd}, {"nft delete element", el.nftDelete},
                     {"route add in a netns", el.routeAdd}, {"route del in a netns", el.routeDelete},
                     {"route change in bulk (ip -batch), per change", el.routeBulk},
+                    {"address change in bulk (ip -batch), per change", el.addressBulk},
                     {"nft element change in bulk (nft -f), per change", el.nftBulk}}) {
                 Samples fs = (Samples) row[1];
                 report.row(ft, n, row[0], fs.count(), fs.p50(), fs.p99());
@@ -583,8 +586,10 @@ public final class Bench {
     }
 
     /**
-     * The kernel changes an operation makes, each at its bulk price (no process start-up):
-     * nft elements and route/address changes in the namespaces and on the host.
+     * The kernel changes an operation makes, each at its bulk price (no process start-up),
+     * counted from what the agent sends: nft set elements (a link is one element per
+     * direction; internet access one per address family; an address change takes one out and
+     * puts one in), routes in the namespaces and on the host, the container's own addresses.
      */
     private double amortisedFloor(String op, int n) {
         if (floor == null) {
@@ -593,11 +598,12 @@ public final class Bench {
         Floor el = elementFloors.getOrDefault(n, floor);
         double nft = el.nftBulk.p50();
         double route = el.routeBulk.p50();
+        double address = el.addressBulk.p50();
         return switch (op) {
-            case "Connect", "Disconnect" -> nft + 4 * route; // v4 and v6 route at each end
-            case "SetIpv4" -> nft + 4 * route; // host route moved, address swapped
-            case "SetIpv4 (5 peers)" -> nft + 14 * route; // and each peer's route moved
-            case "SetInternetAccess" -> nft + 2 * route; // the two default routes
+            case "Connect", "Disconnect" -> 2 * nft + 4 * route; // both directions; v4 and v6 route at each end
+            case "SetIpv4" -> 2 * nft + 2 * route + 2 * address; // port_ipv4 old out, new in; host route moved; address swapped
+            case "SetIpv4 (5 peers)" -> 2 * nft + 12 * route + 2 * address; // and each peer's IPv4 route moved
+            case "SetInternetAccess" -> 2 * nft + 2 * route; // internet4 and internet6; the two default routes
             default -> Double.NaN;
         };
     }

@@ -21,7 +21,7 @@ import java.util.List;
  * nftables set-element add and delete (one {@code nft} process each); one route add and
  * delete inside a running container's network namespace ({@code nsenter … ip}), and the same
  * route changes in bulk ({@code ip -batch} of {@value #BULK} in one namespace, per change: the
- * amortised kernel floor, no process start-up). Everything it makes is named {@code ivqfloor*}
+ * amortised kernel floor, no process start-up), and address changes in bulk the same way. Everything it makes is named {@code ivqfloor*}
  * and removed again.
  */
 final class Floor {
@@ -43,6 +43,8 @@ final class Floor {
     final Samples routeDelete = new Samples();
     /** Per change, one sample per batch of {@link #BULK}. */
     final Samples routeBulk = new Samples();
+    /** Per change, one sample per batch of {@link #BULK}: a /32 address added and deleted in turn (SetIpv4's own swap). */
+    final Samples addressBulk = new Samples();
     /** Per element, one sample per {@code nft -f} transaction of {@link #BULK} adds and deletes. */
     final Samples nftBulk = new Samples();
 
@@ -155,6 +157,17 @@ final class Floor {
             long t0 = System.nanoTime();
             ProcessRunner.run(List.of("nsenter", "-t", pid, "-n", "ip", "-batch", "-"), batch.toString());
             routeBulk.add((System.nanoTime() - t0) / 1e6 / BULK);
+        }
+        for (int r = 0; r < BULK_ROUNDS; r++) {
+            // in turn, as a container holds one or two addresses: a long address list would cost more per change
+            StringBuilder batch = new StringBuilder(BULK * 45);
+            for (int s = 0; s < BULK / 2; s++) {
+                String address = "10.252." + (s / 250) + "." + (s % 250 + 1) + "/32 dev eth0\n";
+                batch.append("address add ").append(address).append("address del ").append(address);
+            }
+            long t0 = System.nanoTime();
+            ProcessRunner.run(List.of("nsenter", "-t", pid, "-n", "ip", "-batch", "-"), batch.toString());
+            addressBulk.add((System.nanoTime() - t0) / 1e6 / BULK);
         }
     }
 
