@@ -65,6 +65,16 @@ class NftIpScriptsTest {
     }
 
     @Test
+    void aPeersMoveTakesOnlyTheAddressesThatChanged() throws Exception {
+        Peer before = new Peer(v4("172.16.5.5"), v6("fd00:b::5"));
+        Peer after = new Peer(v4("172.16.5.6"), v6("fd00:b::5"));
+        assertEquals(new Peer(v4("172.16.5.5"), null), before.without(after));
+        assertEquals(new Peer(v4("172.16.5.6"), null), after.without(before));
+        assertEquals(new Peer(null, null), before.without(before));
+        assertEquals(new Peer(null, v6("fd00:b::5")), before.without(new Peer(v4("172.16.5.5"), null)));
+    }
+
+    @Test
     void addressSwapAddsTheNewOneBeforeDeletingTheOld() throws Exception {
         assertEquals("""
                 address replace 10.0.0.9/32 dev eth0
