@@ -207,7 +207,7 @@ public class LibvirtHypervisor implements Hypervisor {
             return;
         }
         try {
-            String name = domain.getName();
+            String name = nameOf(domain);
             if (name.startsWith(domainPrefix)) {
                 // Not on the event loop: finding the new pid 1 may wait for libvirt's pid file.
                 Thread t = new Thread(() -> {
@@ -237,7 +237,7 @@ public class LibvirtHypervisor implements Hypervisor {
             return;
         }
         try {
-            notifyStarted(domain.getName(), kind);
+            notifyStarted(nameOf(domain), kind);
         } catch (LibvirtException e) {
             LOG.log(Level.WARNING, "cannot handle a libvirt " + kind + " event", e);
         }
@@ -269,17 +269,21 @@ public class LibvirtHypervisor implements Hypervisor {
                 }
                 net = connection().networkDefineXML(DomainXml.network(network, bridge));
             }
-            if (net.isActive() == 1 && !bridgeExists()) {
-                // Deleted underneath (ip link delete, a careless tool): libvirt still calls the
-                // network active, and every plug would fail with "Cannot find device".
-                LOG.warning("bridge " + bridge + " of the active network " + network + " is gone; restarting the network");
-                net.destroy();
-            }
-            if (net.isActive() != 1) {
-                net.create();
-            }
-            if (!net.getAutostart()) {
-                net.setAutostart(true);
+            try {
+                if (net.isActive() == 1 && !bridgeExists()) {
+                    // Deleted underneath (ip link delete, a careless tool): libvirt still calls the
+                    // network active, and every plug would fail with "Cannot find device".
+                    LOG.warning("bridge " + bridge + " of the active network " + network + " is gone; restarting the network");
+                    net.destroy();
+                }
+                if (net.isActive() != 1) {
+                    net.create();
+                }
+                if (!net.getAutostart()) {
+                    net.setAutostart(true);
+                }
+            } finally {
+                free(net);
             }
             return null;
         });
@@ -290,7 +294,14 @@ public class LibvirtHypervisor implements Hypervisor {
         if (!bridgeExists()) {
             return false;
         }
-        return call("look up network " + network, () -> connection().networkLookupByName(network).isActive() == 1);
+        return call("look up network " + network, () -> {
+            Network net = connection().networkLookupByName(network);
+            try {
+                return net.isActive() == 1;
+            } finally {
+                free(net);
+            }
+        });
     }
 
     private boolean bridgeExists() {
@@ -316,22 +327,25 @@ public class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public void define(DomainSpec spec) {
-        call("define " + spec.name(), () -> connection().domainDefineXML(DomainXml.domain(spec, network)));
+        call("define " + spec.name(), () -> {
+            free(connection().domainDefineXML(DomainXml.domain(spec, network)));
+            return null;
+        });
     }
 
     @Override
     public void redefine(DomainSpec spec) {
         call("define " + spec.name(), () -> {
             // With its own uuid: libvirt takes that as an update of the domain's definition.
-            String uuid = required(spec.name()).getUUIDString();
-            return connection().domainDefineXML(DomainXml.domain(spec, network, uuid));
+            String uuid = withDomain(spec.name(), true, Domain::getUUIDString);
+            free(connection().domainDefineXML(DomainXml.domain(spec, network, uuid)));
+            return null;
         });
     }
 
     @Override
     public void undefine(String name) {
-        call("undefine " + name, () -> {
-            Domain d = lookup(name);
+        call("undefine " + name, () -> withDomain(name, false, d -> {
             if (d != null) {
                 if (d.isActive() == 1) {
                     d.destroy();
@@ -339,20 +353,17 @@ public class LibvirtHypervisor implements Hypervisor {
                 d.undefine();
             }
             return null;
-        });
+        }));
     }
 
     @Override
     public boolean exists(String name) {
-        return call("look up " + name, () -> lookup(name) != null);
+        return call("look up " + name, () -> withDomain(name, false, d -> d != null));
     }
 
     @Override
     public boolean isRunning(String name) {
-        return call("look up " + name, () -> {
-            Domain d = lookup(name);
-            return d != null && d.isActive() == 1;
-        });
+        return call("look up " + name, () -> withDomain(name, false, d -> d != null && d.isActive() == 1));
     }
 
     @Override
@@ -378,7 +389,7 @@ public class LibvirtHypervisor implements Hypervisor {
     private int createAndPlace(String name) {
         for (int attempt = 1; ; attempt++) {
             try {
-                call("start " + name, () -> required(name).create());
+                call("start " + name, () -> withDomain(name, true, Domain::create));
                 int pid = initPid(name);
                 InitCgroupPlacement.place(pid); // pid 1's script waits for this (DomainXml.CGROUP_PLACEMENT)
                 preferContainerAsOomVictim(name, pid);
@@ -486,13 +497,12 @@ public class LibvirtHypervisor implements Hypervisor {
         }
         signal("-KILL", init);
         if (!awaitStopped(name, init, Duration.ofSeconds(3))) {
-            call("stop " + name, () -> {
-                Domain d = lookup(name);
+            call("stop " + name, () -> withDomain(name, false, d -> {
                 if (d != null && d.isActive() == 1) {
                     d.destroy();
                 }
                 return null;
-            });
+            }));
         }
         return false;
     }
@@ -533,9 +543,13 @@ public class LibvirtHypervisor implements Hypervisor {
         return call("list domains", () -> {
             Set<String> names = new HashSet<>();
             for (Domain d : connection().listAllDomains(0)) {
-                String n = d.getName();
-                if (n.startsWith(domainPrefix) && carriesOwnLabel(d, n)) {
-                    names.add(n);
+                try {
+                    String n = d.getName();
+                    if (n.startsWith(domainPrefix) && carriesOwnLabel(d, n)) {
+                        names.add(n);
+                    }
+                } finally {
+                    free(d);
                 }
             }
             return names;
@@ -563,6 +577,53 @@ public class LibvirtHypervisor implements Hypervisor {
         boolean ownOwner = xml.contains("owner=\"" + network + "\"");
         boolean legacy = !xml.contains("owner=");
         return ownId && (ownOwner || legacy);
+    }
+
+    /**
+     * Runs {@code work} on the named domain (null if there is none; with {@code required}, a
+     * missing one is an error) and frees it after. libvirt-java frees a domain in its finalizer,
+     * which may run as soon as the object is otherwise unreachable, even while a native call on
+     * its pointer is under way (a wipe's undefine failed with "invalid domain pointer"): the free
+     * in {@code finally} keeps it reachable until the work is done, and releases it at once.
+     */
+    private <T> T withDomain(String name, boolean required, DomainWork<T> work) throws LibvirtException {
+        Domain d = required ? required(name) : lookup(name);
+        try {
+            return work.apply(d);
+        } finally {
+            free(d);
+        }
+    }
+
+    private interface DomainWork<T> {
+        T apply(Domain d) throws LibvirtException;
+    }
+
+    /** An event's domain is libvirt-java's to free: kept reachable until its name is read. */
+    private static String nameOf(Domain domain) throws LibvirtException {
+        try {
+            return domain.getName();
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(domain);
+        }
+    }
+
+    private static void free(Domain d) {
+        if (d != null) {
+            try {
+                d.free();
+            } catch (LibvirtException e) {
+                LOG.log(Level.FINE, "freeing a libvirt domain handle failed", e);
+            }
+        }
+    }
+
+    private static void free(Network n) {
+        try {
+            n.free();
+        } catch (LibvirtException e) {
+            LOG.log(Level.FINE, "freeing a libvirt network handle failed", e);
+        }
     }
 
     private Domain lookup(String name) throws LibvirtException {
