@@ -97,6 +97,7 @@ final class Floor {
                 ProcessRunner.run(List.of("umount", dir.resolve("rootfs").toString()));
                 ProcessRunner.run(List.of("rm", "-rf", "--one-file-system", dir.toString()));
             });
+            d.free(); // as the agent: libvirt-java's finalizer must not free it during a call on it
         }
     }
 
@@ -216,6 +217,7 @@ final class Floor {
                 }
                 d.undefine();
             }
+            d.free();
         }
         ProcessRunner.exec(List.of("nft", "delete", "table", "inet", TABLE), null, 10);
         if (Files.isDirectory(workDir)) {
