@@ -271,7 +271,7 @@ public final class NftFirewall implements Firewall {
     /**
      * Straight to the safe form (each element added, then deleted, in one transaction): here the
      * elements are expected absent, and a transaction the kernel refuses for an absent element
-     * costs an RCU grace period (2–11 ms measured while containers boot) before the retry.
+     * cost 2–11 ms (measured while containers boot) before the retry.
      */
     @Override
     public void clearInternet(Inet4Address ipv4, Inet6Address ipv6) {
