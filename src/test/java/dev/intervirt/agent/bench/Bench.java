@@ -44,6 +44,18 @@ public final class Bench {
     static final Path OUT = Path.of("target/bench");
     static final int OP_SAMPLES = Integer.getInteger("bench.samples", 200);
     static final int CYCLES = Integer.getInteger("bench.cycles", 20);
+    /**
+     * Add+Start side by side: a libvirt start varies by ±15 ms between rounds (45-100 ms), so
+     * the median of 20 moved the ratio by ±0.06 from run to run.
+     */
+    static final int ROUNDS = Integer.getInteger("bench.rounds", 2 * CYCLES);
+    /**
+     * {@code version} requests before the side-by-side rounds: both JVMs' request path (JSON,
+     * Tyrus, Grizzly) still ran interpreted there and cost 4-6 ms per Add+Start on the way
+     * (measured: 1-3 ms between a reply's send and its arrival, 0.2-0.5 once warm), while the
+     * floor calls libvirt in-process. The client is a long-running application.
+     */
+    static final int WARM_REQUESTS = Integer.getInteger("bench.warmRequests", 5000);
     static final int MESH_WINDOW = 256;
     static final int[] CLIENTS = {1, 10, 50};
     static final String[] NETWORK_OPS = {"Connect", "Disconnect", "SetIpv4", "SetIpv4 (5 peers)", "SetInternetAccess",
@@ -127,7 +139,7 @@ public final class Bench {
     // ---- 1 + 6: floor, and Add+Start next to the floor and to incus launch -----------------
 
     private void sideBySide(IncusPeer incus) throws Exception {
-        log("floor and Add+Start side by side (" + CYCLES + " rounds)");
+        log("floor and Add+Start side by side (" + ROUNDS + " rounds)");
         try (AgentProcess agent = startAgent(); AgentClient c = AgentClient.connect(agent.port())) {
             floor = new Floor(TestAgent.IMAGE_DIR.resolve("debian/trixie/rootfs"), STATE_DIR.resolve("floor"), OWNER);
             floor.measure(1, OP_SAMPLES); // warm-up cycle plus the nft and route samples
@@ -135,13 +147,16 @@ public final class Bench {
             Samples remove = new Samples();
             Samples incusDelete = new Samples();
             Floor cycles = new Floor(TestAgent.IMAGE_DIR.resolve("debian/trixie/rootfs"), STATE_DIR.resolve("floor"), OWNER);
+            for (int w = 0; w < WARM_REQUESTS; w++) {
+                must(c.call(request("Command").add("command", "version")));
+            }
             cycle(c, "bench-warm", 250, null, null);
             if (incus != null) {
                 incus.delete("ivbench-warm");
                 incus.launch("ivbench-warm");
                 incus.delete("ivbench-warm");
             }
-            for (int r = 0; r < CYCLES; r++) {
+            for (int r = 0; r < ROUNDS; r++) {
                 cycles.measure(1, 0);
                 agentAddStart.add(cycle(c, "bench-s" + r, 251 + r, stop, remove));
                 if (incus != null) {
@@ -153,7 +168,7 @@ public final class Bench {
             String t = "Floor: the raw primitives";
             report.table(t, "Driven directly with no agent (Floor.java): the same domain XML and image, "
                     + "libvirt-java in-process, one process per host command as the agent would spawn it. "
-                    + CYCLES + " container cycles, " + OP_SAMPLES + " element samples.", "primitive", "samples", "p50 ms", "p99 ms");
+                    + ROUNDS + " container cycles, " + OP_SAMPLES + " element samples.", "primitive", "samples", "p50 ms", "p99 ms");
             floorRow(t, "overlay mount (mount -t overlay)", floor.mount);
             floorRow(t, "libvirt define (domainDefineXML)", floor.define);
             floorRow(t, "libvirt start (create, until init runs)", floor.start);
@@ -169,7 +184,8 @@ public final class Bench {
             floorRow(t, "nft element changes in bulk, per change (nft -f of " + Floor.BULK + ")", floor.nftBulk);
 
             String s = "Add+Start: floor, agent, Incus";
-            report.table(s, "Interleaved round by round in the same run (" + CYCLES + " rounds, after one warm-up each), "
+            report.table(s, "Interleaved round by round in the same run (" + ROUNDS + " rounds, after one warm-up each and "
+                    + WARM_REQUESTS + " `version` requests), "
                     + "no other containers running. Agent: AddContainer + StartContainer over the WebSocket. Incus "
                     + (incus == null ? "(not run: " + incusUnavailable + ")" : incus.version + ": `incus launch` of the same rootfs "
                     + "imported as an image, btrfs loop pool, one bridged NIC"), "what", "samples", "p50 ms", "p99 ms");
