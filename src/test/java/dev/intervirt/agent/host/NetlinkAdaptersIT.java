@@ -147,6 +147,10 @@ class NetlinkAdaptersIT {
             n.addPeer(netlinkPid, peer);
             n.removePeer(netlinkPid, peer);
         }
+        for (int i = 0; i < 10; i++) { // and the namespace-entering threads started (a few are kept)
+            n.release(netlinkPid);
+            n.addPeer(netlinkPid, peer);
+        }
         n.release(netlinkPid);
         long fds = count("/proc/self/fd");
         long threads = settledThreads(Long.MAX_VALUE);

@@ -5,6 +5,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -52,6 +54,39 @@ class NetlinkIT {
         assertTrue(link.contains("state UP") || link.contains(",UP"), link);
         assertTrue(link.contains("02:00:00:00:12:34"), link);
         assertEquals(0, socket.link("eth0").master());
+    }
+
+    /**
+     * The entering threads are kept (at most {@link Namespaces#THREADS}): twenty entries, with a
+     * failing work among them, run on no more threads than that, and each thread is back in the
+     * agent's namespace once an entry has returned (read from outside, under /proc/self/task).
+     */
+    @Test
+    void enteringThreadsAreReusedAndAreHomeAfterEveryEntry() throws Exception {
+        String home = namespaceOf(Path.of("/proc/thread-self"));
+        String target = "net:[" + Files.getAttribute(ns.file(), "unix:ino") + "]";
+        assertEquals(target, Namespaces.inside(ns.file(), () -> namespaceOf(currentTask())), "inside, in the target");
+        java.util.Set<Path> threads = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            if (i == 10) {
+                assertThrows(IllegalStateException.class, () -> Namespaces.inside(ns.file(), () -> {
+                    throw new IllegalStateException("the work fails");
+                }));
+            }
+            Path task = Namespaces.inside(ns.file(), NetlinkIT::currentTask);
+            assertEquals(home, namespaceOf(task), "after entry " + i + ", its thread is home");
+            threads.add(task);
+        }
+        assertTrue(threads.size() <= Namespaces.THREADS, "threads used: " + threads);
+    }
+
+    /** The calling thread's directory, /proc/PID/task/TID. */
+    private static Path currentTask() throws java.io.IOException {
+        return Path.of("/proc").resolve(Files.readSymbolicLink(Path.of("/proc/thread-self")));
+    }
+
+    private static String namespaceOf(Path task) throws java.io.IOException {
+        return Files.readSymbolicLink(task.resolve("ns/net")).toString();
     }
 
     @Test
