@@ -33,7 +33,7 @@ public class ContainerService {
 
     private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
     private static final Duration REBOOT_WAIT = Duration.ofSeconds(20);
-    /** The host side of a new container's network while libvirt defines it; a start's save while its network is set up. */
+    /** The host side of a new container's network while libvirt defines it; a start's limit and save while its network is set up. */
     private final Alongside alongside = new Alongside("alongside-libvirt");
 
     private Topology topology;
@@ -131,7 +131,8 @@ public class ContainerService {
 
     /**
      * A start's work once its init pid is known, while pid 1 goes on to exec the image's init:
-     * limits and network beside the saved running flag, the domain's stop as the undo step.
+     * the network, and beside it the pid limit and the saved running flag; the domain's stop as
+     * the undo step.
      */
     private void withInit(ContainerRecord c, String domain, int pid, Undo undo, StepTimer steps) {
         undo.push(() -> {
@@ -139,10 +140,12 @@ public class ContainerService {
             hypervisor.stop(domain, Duration.ZERO);
         });
         steps.lap("libvirt");
-        alongside.run(() -> topology.update(c.withRunning(true)), () -> topology.update(c), () -> {
-            pids.started(c.id(), pid);
+        pids.started(c.id(), pid);
+        // The limit first: should it fail, the computer is not saved as running.
+        alongside.run(() -> {
             pidLimits.apply(domain, pid);
-            steps.lap("pids");
+            topology.update(c.withRunning(true));
+        }, () -> topology.update(c), () -> {
             network.configureStarted(c, pid);
             steps.lap("network");
         });
