@@ -5,7 +5,7 @@
 # target/bench/report.md, summary.csv (one row per target), measurements.csv; the agent's
 # log: target/bench/agent.log. Not part of CI (it takes minutes and needs the whole machine).
 # Knobs (system properties via BENCH_OPTS): -Dbench.samples=200 -Dbench.cycles=20
-# -Dbench.rounds=40 -Dbench.warmRequests=5000 -Dbench.noIncus=true -Dbench.debug=true.
+# -Dbench.rounds=60 -Dbench.warmRequests=5000 -Dbench.noIncus=true -Dbench.debug=true.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 step=bench

@@ -46,9 +46,9 @@ public final class Bench {
     static final int CYCLES = Integer.getInteger("bench.cycles", 20);
     /**
      * Add+Start side by side: a libvirt start varies by ±15 ms between rounds (45-100 ms), so
-     * the median of 20 moved the ratio by ±0.06 from run to run.
+     * the median of 20 moved the ratio by ±0.06 from run to run, of 40 still 1.03-1.16.
      */
-    static final int ROUNDS = Integer.getInteger("bench.rounds", 2 * CYCLES);
+    static final int ROUNDS = Integer.getInteger("bench.rounds", 3 * CYCLES);
     /**
      * {@code version} requests before the side-by-side rounds: both JVMs' request path (JSON,
      * Tyrus, Grizzly) still ran interpreted there and cost 4-6 ms per Add+Start on the way
@@ -158,9 +158,12 @@ public final class Bench {
                 incus.launch("ivbench-warm");
                 incus.delete("ivbench-warm");
             }
+            Samples added = new Samples(); // per round: the agent's Add+Start less the floor's
             for (int r = 0; r < ROUNDS; r++) {
                 cycles.measure(1, 0);
-                agentAddStart.add(cycle(c, "bench-s" + r, 251 + r, stop, remove));
+                double agentMs = cycle(c, "bench-s" + r, 251 + r, stop, remove);
+                agentAddStart.add(agentMs);
+                added.add(agentMs - cycles.addStart.last());
                 if (incus != null) {
                     incusLaunch.add(incus.launch("ivbench-" + r));
                     incusDelete.add(incus.delete("ivbench-" + r));
@@ -194,6 +197,7 @@ public final class Bench {
             floorRow(s, "floor: mount + define + start", floor.addStart);
             floorRow(s, "agent: AddContainer + StartContainer", agentAddStart);
             floorRow(s, "agent: its first AddContainer + StartContainer (before any warm-up; not in the ratio)", cold);
+            floorRow(s, "the agent's Add+Start less the floor's, per round", added);
             floorRow(s, "agent: StopContainer", stop);
             floorRow(s, "agent: RemoveContainer", remove);
             if (incus != null) {

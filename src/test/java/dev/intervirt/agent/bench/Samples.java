@@ -28,6 +28,11 @@ final class Samples {
         return ms.size();
     }
 
+    /** The latest sample. */
+    synchronized double last() {
+        return ms.get(ms.size() - 1);
+    }
+
     double p50() {
         return percentile(0.50);
     }
