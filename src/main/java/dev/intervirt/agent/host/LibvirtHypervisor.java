@@ -16,8 +16,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BiConsumer;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiConsumer;
 import java.util.function.IntConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -433,8 +433,9 @@ public class LibvirtHypervisor implements Hypervisor {
      */
     private static final Duration INIT_EXEC_BUDGET = Duration.ofSeconds(6);
     /** Polls for that exec: every 0.1 ms for the first 2 ms, then every 1 ms. */
-    private static final long EXEC_POLL_NANOS = 100_000;
-    private static final long FINE_POLL_NANOS = 2_000_000;
+    private static final long FINE_POLL_NANOS = 100_000;
+    private static final long FINE_POLLS_FOR_NANOS = 2_000_000;
+    private static final long COARSE_POLL_NANOS = 1_000_000;
 
     /**
      * Waits (briefly, until {@code deadline}, a {@link System#nanoTime()}) until pid 1 has left
@@ -458,7 +459,7 @@ public class LibvirtHypervisor implements Hypervisor {
             // median wait here, though the script sees its placement within 0.15 ms). Finer at
             // first only: on one emulated vCPU a read costs far more, and the exec needs the CPU.
             long waited = System.nanoTime() - since;
-            LockSupport.parkNanos(waited < FINE_POLL_NANOS ? EXEC_POLL_NANOS : 1_000_000);
+            LockSupport.parkNanos(waited < FINE_POLLS_FOR_NANOS ? FINE_POLL_NANOS : COARSE_POLL_NANOS);
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();
                 throw HostException.unavailable("interrupted");

@@ -52,7 +52,7 @@ public final class Bench {
     /**
      * {@code version} requests before the side-by-side rounds: both JVMs' request path (JSON,
      * Tyrus, Grizzly) still ran interpreted there and cost 4-6 ms per Add+Start on the way
-     * (measured: 1-3 ms between a reply's send and its arrival, 0.2-0.5 once warm), while the
+     * (measured: 1-3 ms between a reply's send and its arrival, 0.2-0.7 once warm), while the
      * floor calls libvirt in-process. The client is a long-running application.
      */
     static final int WARM_REQUESTS = Integer.getInteger("bench.warmRequests", 5000);

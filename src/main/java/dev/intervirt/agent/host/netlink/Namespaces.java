@@ -10,6 +10,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
 
 /**
  * Runs a piece of work inside another network namespace: on a thread of a small pool that
@@ -22,6 +23,7 @@ import java.util.concurrent.TimeoutException;
  */
 public final class Namespaces {
 
+    private static final Logger LOG = Logger.getLogger(Namespaces.class.getName());
     private static final long TIMEOUT_MILLIS = 10_000;
     private static final long IDLE_SECONDS = 30;
     /** Entries are short (a socket, some sysctls); a few at once, so one that hangs stops no other. */
@@ -86,8 +88,7 @@ public final class Namespaces {
             result.complete(callInside(nsFile, work));
         } catch (StrandedException e) {
             result.completeExceptionally(e.getCause());
-            java.util.logging.Logger.getLogger(Namespaces.class.getName())
-                    .warning("a namespace-entering thread could not return from " + nsFile + "; it ends");
+            LOG.warning("a namespace-entering thread could not return from " + nsFile + "; it ends");
             throw e;
         } catch (Throwable e) {
             result.completeExceptionally(e);
